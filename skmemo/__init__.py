@@ -1,0 +1,18 @@
+"""skmemo: scikit-learn estimators for multimodal emotion recognition.
+
+Built on the modality-transferable emotion embeddings of Dai et al. (AACL 2020):
+emotions are word vectors, mapped into the audio and visual spaces, so that new
+emotions can be recognised zero-shot.
+"""
+
+from .classifier import MultimodalEmotionClassifier
+from .data import MODALITIES, MultimodalData
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MODALITIES",
+    "MultimodalData",
+    "MultimodalEmotionClassifier",
+    "__version__",
+]

@@ -1,0 +1,647 @@
+"""The estimator: :class:`MultimodalEmotionClassifier`.
+
+Only the scikit-learn / skorch surface lives here; the network is in
+:mod:`skmemo.modules`, word vectors in :mod:`skmemo.vectors`, input checks in
+:mod:`skmemo.data`.
+"""
+
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin
+from skorch import NeuralNet
+from skorch.callbacks import (
+    EarlyStopping,
+    EpochScoring,
+    EpochTimer,
+    GradientNormClipping,
+    LRScheduler,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
+from skorch.dataset import Dataset, ValidSplit
+
+from .data import MODALITIES, check_X, check_y
+from .exceptions import NotFittedError
+from .metrics import weighted_accuracy_score
+from .modules import EmotionEmbeddingModel
+from .vectors import emotion_vectors, parse_emotion
+
+__all__ = ["MultimodalEmotionClassifier", "MultimodalDataset"]
+
+
+def resolve_device(device):
+    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; others unchanged."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _take(array, idx, key):
+    """Rows ``idx`` (sorted) of one input array as a tensor."""
+    if isinstance(array, torch.Tensor):
+        out = array[torch.from_numpy(idx)]
+    else:
+        # numpy arrays and h5py datasets (which need increasing indices)
+        out = torch.from_numpy(np.asarray(array[idx]))
+    if key.endswith("_lengths"):
+        return out.long()
+    return out.float()
+
+
+def _batch_collate(batch):
+    """Batches are assembled by :meth:`MultimodalDataset.__getitems__`."""
+    return batch
+
+
+class MultimodalDataset(Dataset):
+    """skorch dataset that reads a whole batch at once.
+
+    skorch's default dataset indexes one sample at a time and collates them;
+    here the DataLoader hands the batch's indices to :meth:`__getitems__`, which
+    slices every modality once (sorted indices, so h5py datasets are read in
+    one pass).
+    """
+
+    def __getitems__(self, indices):
+        idx = np.sort(np.asarray(indices, dtype=np.int64))
+        Xb = {k: _take(v, idx, k) for k, v in self.X.items()}
+        if self.y is None:
+            yb = torch.zeros(len(idx))
+        else:
+            yb = torch.as_tensor(np.asarray(self.y[idx]), dtype=torch.float32)
+        return Xb, yb
+
+
+def _valid_weighted_accuracy(net, X, y):
+    """Epoch scoring: mean weighted accuracy on the internal validation split."""
+    proba = torch.sigmoid(net.forward(X, training=False)).numpy()
+    y = np.asarray(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return weighted_accuracy_score(y, proba > net._thresholds(y.shape[1]))
+
+
+class MultimodalEmotionClassifier(ClassifierMixin, NeuralNet):
+    """Multi-label emotion classifier with modality-transferable emotion embeddings.
+
+    The model of Dai et al. (AACL 2020): each emotion is the word vector of its
+    name; learned affine maps carry it into the audio and visual spaces; each
+    modality scores a sample by dot products with every emotion, and the scores
+    are fused by learned weights. See :mod:`skmemo.modules`.
+
+    Parameters
+    ----------
+    emotions : list of str, default=None
+        The K emotion words, in the column order of ``y``. ``"a|b"`` averages
+        word forms, ``"mildly annoyed"`` averages the words of a phrase. When
+        None, the column names of a pandas ``y`` are used.
+    word_vectors : None, str, path-like or mapping, default=None
+        Source of the emotion word vectors: None for the bundled GloVe 6B 50d
+        subset, a path to a GloVe/word2vec text file, or a ``word -> vector``
+        mapping. The source is remembered for :meth:`add_emotions`.
+    hidden_sizes : dict, default=None
+        ``{modality: hidden size}``; missing entries default to the word-vector
+        dimension for text (the paper's configuration) and 64 for audio and
+        visual. A text size other than the word dimension adds a projection.
+    rnn : {"lstm", "gru"}, default="lstm"
+    num_layers : int, default=2
+    dropout : float, default=0.15
+        Dropout between recurrent layers.
+    padding : {"pre", "post"}, default="pre"
+        Where zero padding sits when ``X`` carries no ``<modality>_lengths``.
+    threshold : float or array-like of shape (K,), default=0.5
+        ``predict`` returns ``predict_proba > threshold``.
+    class_weight : {"balanced", None}, default="balanced"
+        "balanced" sets the BCE ``pos_weight`` of each emotion to
+        negatives / positives in the training labels (the paper's loss).
+    lr : float, default=1e-3
+    batch_size : int, default=64
+    max_epochs : int, default=30
+    gradient_clip : float or None, default=10.0
+        Maximum gradient norm.
+    validation_fraction : float, default=0.1
+        Share of the training data held out (not stratified) for early stopping
+        and the learning-rate schedule; 0 trains on everything for
+        ``max_epochs``. Ignored when ``train_split`` is not "auto".
+    early_stopping_patience : int or None, default=8
+        Epochs without improvement of the validation weighted accuracy before
+        training stops; the best epoch's weights are restored.
+    lr_patience : int, default=5
+        Patience of ``ReduceLROnPlateau(factor=0.1)`` on the validation loss.
+    predict_batch_size : int or None, default=None
+        Batch size for prediction; None uses 1024.
+    random_state : int or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation
+        split, without touching the global random state.
+    device : {"auto", "cpu", "cuda", ...}, default="auto"
+        "auto" uses CUDA when available. ``get_params`` returns the value you
+        set; the attribute ``device`` reads as the resolved device.
+    verbose : int, default=0
+        1 prints a table per epoch and a progress bar.
+    train_split : "auto", None or callable, default="auto"
+        skorch's ``train_split``; "auto" builds a non-stratified split from
+        ``validation_fraction`` and ``random_state``.
+    **kwargs
+        Any other skorch ``NeuralNet`` argument (``module__*``,
+        ``optimizer__*``, ``callbacks``, ``warm_start``, ...).
+
+    Attributes
+    ----------
+    emotions_ : list of str
+        Current emotions (fitted, then added).
+    classes_ : list of ndarray
+        ``[array([0, 1])] * K``: read by scikit-learn as multi-label.
+    emotion_vectors_ : ndarray of shape (K, d)
+        Textual emotion embeddings.
+    input_dims_ : dict
+        ``{modality: n_features}`` seen in fit.
+    n_fit_emotions_ : int
+        Number of emotions at fit time.
+
+    Examples
+    --------
+    >>> from skmemo import MultimodalEmotionClassifier
+    >>> from skmemo.datasets import make_emotion_dataset
+    >>> X, Y = make_emotion_dataset(n_samples=120, emotions=["happy", "sad"],
+    ...                             seq_len=6, random_state=0)
+    >>> clf = MultimodalEmotionClassifier(["happy", "sad"], max_epochs=2,
+    ...                                   random_state=0).fit(X, Y)
+    >>> clf.predict_proba(X).shape
+    (120, 2)
+    """
+
+    def __init__(
+        self,
+        emotions=None,
+        *,
+        word_vectors=None,
+        hidden_sizes=None,
+        rnn="lstm",
+        num_layers=2,
+        dropout=0.15,
+        padding="pre",
+        threshold=0.5,
+        class_weight="balanced",
+        lr=1e-3,
+        batch_size=64,
+        max_epochs=30,
+        gradient_clip=10.0,
+        validation_fraction=0.1,
+        early_stopping_patience=8,
+        lr_patience=5,
+        predict_batch_size=None,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        module=EmotionEmbeddingModel,
+        criterion=torch.nn.BCEWithLogitsLoss,
+        optimizer=torch.optim.Adam,
+        train_split="auto",
+        dataset=MultimodalDataset,
+        callbacks=None,
+        **kwargs,
+    ):
+        kwargs.pop("_params_to_validate", None)
+        super().__init__(
+            module, criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            batch_size=batch_size, dataset=dataset, train_split=train_split,
+            callbacks=callbacks, verbose=verbose, device=device, **kwargs,
+        )
+        self.emotions = emotions
+        self.word_vectors = word_vectors
+        self.hidden_sizes = hidden_sizes
+        self.rnn = rnn
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.padding = padding
+        self.threshold = threshold
+        self.class_weight = class_weight
+        self.gradient_clip = gradient_clip
+        self.validation_fraction = validation_fraction
+        self.early_stopping_patience = early_stopping_patience
+        self.lr_patience = lr_patience
+        self.predict_batch_size = predict_batch_size
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------
+    # device="auto": the parameter keeps what the user set
+    # ------------------------------------------------------------------
+    @property
+    def device(self):
+        return resolve_device(self.__dict__.get("device_requested_", "auto"))
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device_requested_"] = value
+
+    def _get_param_names(self):
+        names = [n for n in super()._get_param_names() if n != "_params_to_validate"]
+        return names if "device" in names else names + ["device"]
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        params.pop("_params_to_validate", None)
+        params["device"] = self.__dict__.get("device_requested_", "auto")
+        return params
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["device"] = self.device  # skorch maps tensors from this device
+        return state
+
+    def __setstate__(self, state):
+        requested = state.get("device_requested_", "auto")
+        super().__setstate__(state)
+        mapped = self.__dict__.pop("device", None)
+        if requested not in ("auto", None) and mapped != requested:
+            requested = mapped  # e.g. a CUDA model loaded on a CPU-only machine
+        self.__dict__["device_requested_"] = requested
+
+    # ------------------------------------------------------------------
+    # scikit-learn contract
+    # ------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.dict = True
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        tags.target_tags.one_d_labels = False
+        tags.target_tags.two_d_labels = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        if tags.classifier_tags is not None:
+            tags.classifier_tags.multi_label = True
+            tags.classifier_tags.multi_class = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return bool(getattr(self, "initialized_", False)) and hasattr(self, "emotions_")
+
+    def _check_fitted(self, action="predict"):
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(
+                f"This MultimodalEmotionClassifier is not fitted yet; call fit(X, y) "
+                f"before {action}."
+            )
+
+    # ------------------------------------------------------------------
+    # skorch hooks
+    # ------------------------------------------------------------------
+    @property
+    def _default_callbacks(self):
+        validating = self._validating()
+        monitor = "valid_loss" if validating else "train_loss"
+        cbs = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ]
+        if validating:
+            cbs += [
+                ("valid_loss", PassthroughScoring(name="valid_loss")),
+                ("valid_wacc", EpochScoring(
+                    _valid_weighted_accuracy, name="valid_wacc", lower_is_better=False,
+                )),
+            ]
+        if self.gradient_clip is not None:
+            cbs.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
+        cbs.append(("lr_scheduler", LRScheduler(
+            torch.optim.lr_scheduler.ReduceLROnPlateau, monitor=monitor,
+            factor=0.1, patience=self.lr_patience,
+        )))
+        if validating and self.early_stopping_patience is not None:
+            cbs.append(("early_stopping", EarlyStopping(
+                monitor="valid_wacc", lower_is_better=False,
+                patience=self.early_stopping_patience, load_best=True,
+            )))
+        cbs.append(("print_log", PrintLog()))
+        if self.verbose:
+            cbs.append(("progress_bar", ProgressBar()))
+        return cbs
+
+    def _validating(self):
+        if isinstance(self.train_split, str) and self.train_split == "auto":
+            return self.validation_fraction > 0
+        return self.train_split is not None
+
+    def _seed(self):
+        if self.random_state is None:
+            return None
+        rs = np.random.RandomState(self.random_state)
+        return int(rs.randint(np.iinfo(np.int32).max))
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if isinstance(self.train_split, str) and self.train_split == "auto":
+            dataset = self.get_dataset(X, y)
+            if self.validation_fraction <= 0:
+                return dataset, None
+            split = ValidSplit(self.validation_fraction, stratified=False,
+                               random_state=self._seed())
+            return split(dataset, y)
+        return super().get_split_datasets(X, y, **fit_params)
+
+    def get_iterator(self, dataset, training=False):
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = self.get_params_for(prefix)
+        kwargs.setdefault("collate_fn", _batch_collate)
+        if training:
+            kwargs.setdefault("shuffle", True)
+            kwargs.setdefault("batch_size", self.batch_size)
+        else:
+            kwargs.setdefault("batch_size", self.predict_batch_size or 1024)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        if str(self.device).startswith("cuda"):
+            kwargs.setdefault("pin_memory", True)
+        iterator = self.iterator_train if training else self.iterator_valid
+        return iterator(dataset, **kwargs)
+
+    def initialize_module(self):
+        kwargs = {
+            "emotion_vectors": self.emotion_vectors_,
+            "input_dims": self.input_dims_,
+            "hidden_sizes": self.hidden_sizes,
+            "num_layers": self.num_layers,
+            "rnn": self.rnn,
+            "dropout": self.dropout,
+            "padding": self.padding,
+        }
+        kwargs.update(self.get_params_for("module"))
+        self.module_ = self.module(**kwargs)
+        return self
+
+    def initialize_criterion(self):
+        super().initialize_criterion()
+        self._set_pos_weight(getattr(self, "pos_weight_", None))
+        return self
+
+    def _set_pos_weight(self, pos_weight):
+        if pos_weight is not None and isinstance(self.criterion_,
+                                                 torch.nn.BCEWithLogitsLoss):
+            self.criterion_.pos_weight = torch.as_tensor(
+                pos_weight, dtype=torch.float32, device=self.device)
+
+    def _compute_pos_weight(self, y):
+        if self.class_weight is None:
+            return None
+        if self.class_weight != "balanced":
+            raise ValueError(
+                f"class_weight must be 'balanced' or None, got {self.class_weight!r}"
+            )
+        pos = y.sum(axis=0)
+        neg = len(y) - pos
+        return (neg / np.maximum(pos, 1)).astype(np.float32)
+
+    # ------------------------------------------------------------------
+    # checks
+    # ------------------------------------------------------------------
+    def _check_params(self):
+        if self.padding not in ("pre", "post"):
+            raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
+        if self.rnn not in ("lstm", "gru"):
+            raise ValueError(f"rnn must be 'lstm' or 'gru', got {self.rnn!r}")
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction must lie in [0, 1), got {self.validation_fraction}"
+            )
+        if self.hidden_sizes is not None:
+            bad = set(self.hidden_sizes) - set(MODALITIES)
+            if bad:
+                raise ValueError(f"hidden_sizes has unknown modalities {sorted(bad)}")
+
+    def _resolve_emotions(self, y):
+        emotions = self.emotions
+        if emotions is None:
+            columns = getattr(y, "columns", None)
+            if columns is None:
+                raise ValueError(
+                    "emotions is None and y has no column names: pass "
+                    "emotions=[...] (one word per column of y) or a pandas DataFrame"
+                )
+            emotions = [str(c) for c in columns]
+        if isinstance(emotions, str):
+            raise TypeError(
+                "emotions must be a list of words, not one string; e.g. "
+                "emotions=['happy', 'sad']"
+            )
+        emotions = list(emotions)
+        if not emotions:
+            raise ValueError("emotions is empty: give one word per column of y")
+        for spec in emotions:
+            parse_emotion(spec)
+        normalised = [e.lower().strip() for e in emotions]
+        dupes = sorted({e for e in normalised if normalised.count(e) > 1})
+        if dupes:
+            raise ValueError(f"emotions contains duplicates: {dupes}")
+        return emotions
+
+    def _thresholds(self, n_emotions=None):
+        K = n_emotions if n_emotions is not None else len(self.emotions_)
+        added = list(getattr(self, "added_thresholds_", []))
+        t = self.threshold
+        if np.isscalar(t):
+            arr = np.full(K, float(t))
+        else:
+            arr = np.asarray(t, dtype=float).ravel()
+            if len(arr) == K - len(added):
+                arr = np.concatenate([arr, added])
+            elif len(arr) != K:
+                raise ValueError(
+                    f"threshold must be a float or hold one value per emotion ({K}); "
+                    f"got {len(arr)} values"
+                )
+        if not np.all((arr >= 0) & (arr <= 1)):
+            raise ValueError(f"threshold values must lie in [0, 1]; got {t!r}")
+        return arr
+
+    # ------------------------------------------------------------------
+    # fitting
+    # ------------------------------------------------------------------
+    @contextmanager
+    def _rng(self, offset=0):
+        """Seed torch inside training without touching the global state."""
+        seed = self._seed()
+        if seed is None:
+            yield
+            return
+        devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed + offset)
+            yield
+
+    def fit(self, X, y, **fit_params):
+        """Build the model from the emotions and the data, then train it.
+
+        Parameters
+        ----------
+        X : mapping or MultimodalData
+            ``{"text"|"audio"|"visual": (n, T_m, d_m)}``, any non-empty subset.
+        y : array-like of shape (n, K)
+            Binary indicator matrix, one column per emotion.
+        **fit_params
+            Passed to skorch's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        emotions = self._resolve_emotions(y)
+        X = check_X(X)
+        y = check_y(y, n_samples=len(X), n_emotions=len(emotions))
+        self._thresholds(len(emotions))  # fail before training, not after
+        vectors = emotion_vectors(emotions, self.word_vectors)
+        empty = np.flatnonzero(y.sum(axis=0) == 0)
+        if empty.size:
+            warnings.warn(
+                f"emotions {[emotions[k] for k in empty]} have no positive sample in "
+                "y; the model can only learn them zero-shot", UserWarning,
+                stacklevel=2,
+            )
+
+        # everything validated: from here on the estimator changes
+        self.emotions_ = emotions
+        self.n_fit_emotions_ = len(emotions)
+        self.emotion_vectors_ = vectors
+        self.added_thresholds_ = []
+        self.classes_ = [np.array([0, 1])] * len(emotions)
+        self.input_dims_ = {m: int(X[m].shape[2]) for m in X.modalities}
+        self.pos_weight_ = self._compute_pos_weight(y)
+        with self._rng():
+            self.initialize()
+            NeuralNet.partial_fit(self, X, y, **fit_params)
+        return self
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Continue training on ``(X, y)`` without re-initialising (fine-tuning).
+
+        ``y`` must have one column per current emotion (including emotions
+        added with :meth:`add_emotions`). Runs ``max_epochs`` epochs with the
+        same callbacks as :meth:`fit`; ``pos_weight`` is recomputed from ``y``.
+        Calling it on an unfitted estimator is the same as :meth:`fit`.
+        """
+        if not self.__sklearn_is_fitted__():
+            return self.fit(X, y, **fit_params)
+        X = check_X(X, fitted=self.input_dims_)
+        y = check_y(y, n_samples=len(X), n_emotions=len(self.emotions_))
+        self.pos_weight_ = self._compute_pos_weight(y)
+        self._set_pos_weight(self.pos_weight_)
+        with self._rng(offset=len(self.history_)):
+            NeuralNet.partial_fit(self, X, y, **fit_params)
+        return self
+
+    # ------------------------------------------------------------------
+    # zero-shot
+    # ------------------------------------------------------------------
+    def add_emotions(self, words, *, threshold=0.5):
+        """Add emotions zero-shot, from their word vectors alone.
+
+        Each new emotion's word vector is appended to the frozen textual
+        emotion embeddings; the learned mapping functions carry it into the
+        audio and visual spaces. From then on ``predict_proba``, ``predict``,
+        ``decision_function``, ``classes_`` and ``emotions_`` include it.
+
+        Parameters
+        ----------
+        words : list of str or mapping
+            Emotion specifications (``"awe"``, ``"surprise|surprised"``,
+            ``"mildly annoyed"``), looked up in the ``word_vectors`` source used
+            at fit; or a mapping ``{name: vector}`` of ready vectors of the
+            word-vector dimension.
+        threshold : float, default=0.5
+            Decision threshold of the new emotions when ``threshold`` is
+            per-emotion.
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        Atomic: if any word is unknown, already present or repeated, nothing is
+        added. ``clone`` of an estimator with added emotions gives an unfitted
+        estimator with the original ``emotions`` parameter (added emotions are
+        fitted state, not parameters).
+        """
+        self._check_fitted("add_emotions")
+        if isinstance(words, str):
+            raise TypeError("words must be a list of emotion words, e.g. ['awe']")
+        if hasattr(words, "keys"):
+            names = [str(n) for n in words.keys()]
+        else:
+            names = list(words)
+        if not names:
+            raise ValueError("add_emotions got no emotion words")
+        normalised = [str(n).lower().strip() for n in names]
+        present = {e.lower().strip() for e in self.emotions_}
+        clash = sorted({n for n in normalised if n in present})
+        if clash:
+            raise ValueError(f"emotions already present: {clash}")
+        dupes = sorted({n for n in normalised if normalised.count(n) > 1})
+        if dupes:
+            raise ValueError(f"words contains duplicates: {dupes}")
+        if not (np.isscalar(threshold) and 0 <= float(threshold) <= 1):
+            raise ValueError(f"threshold must be a float in [0, 1], got {threshold!r}")
+        d = self.emotion_vectors_.shape[1]
+        if hasattr(words, "keys"):
+            vectors = np.stack([np.asarray(words[n], dtype=np.float32).ravel()
+                                for n in words.keys()])
+            if vectors.shape[1] != d or not np.all(np.isfinite(vectors)):
+                raise ValueError(
+                    f"vectors passed to add_emotions must be finite and of the "
+                    f"word-vector dimension {d}; got shape {vectors.shape}"
+                )
+        else:
+            vectors = emotion_vectors(names, self.word_vectors)
+            if vectors.shape[1] != d:
+                raise ValueError(
+                    f"the word-vector source now gives {vectors.shape[1]}-d vectors, "
+                    f"but the model was fitted with {d}-d vectors"
+                )
+
+        # validated: commit
+        self.module_.add_emotions(vectors)
+        self.emotion_vectors_ = np.concatenate([self.emotion_vectors_, vectors])
+        self.emotions_ = list(self.emotions_) + names
+        self.added_thresholds_ = list(self.added_thresholds_) + [float(threshold)] * len(names)
+        self.classes_ = [np.array([0, 1])] * len(self.emotions_)
+        if self.pos_weight_ is not None:
+            self.pos_weight_ = np.concatenate(
+                [self.pos_weight_, np.ones(len(names), np.float32)])
+            self._set_pos_weight(self.pos_weight_)
+        return self
+
+    # ------------------------------------------------------------------
+    # prediction
+    # ------------------------------------------------------------------
+    def _check_predict_X(self, X):
+        self._check_fitted()
+        return check_X(X, fitted=self.input_dims_)
+
+    def decision_function(self, X):
+        """Fused logits, ``(n, K)``, in the column order of ``emotions_``."""
+        X = self._check_predict_X(X)
+        return self.forward(X, training=False).numpy().astype(np.float64)
+
+    def predict_proba(self, X):
+        """Probability of each emotion, ``(n, K)``: ``sigmoid(logits)``."""
+        X = self._check_predict_X(X)
+        return torch.sigmoid(self.forward(X, training=False)).numpy().astype(np.float64)
+
+    def predict(self, X):
+        """0/1 predictions ``predict_proba(X) > threshold``, ``(n, K)``."""
+        proba = self.predict_proba(X)
+        return (proba > self._thresholds(proba.shape[1])).astype(int)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean weighted accuracy over emotions."""
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported by weighted accuracy")
+        pred = self.predict(X)
+        y = check_y(y, n_samples=pred.shape[0], n_emotions=pred.shape[1])
+        return weighted_accuracy_score(y, pred)

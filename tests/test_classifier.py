@@ -1,0 +1,236 @@
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from skmemo import MultimodalData, MultimodalEmotionClassifier
+from skmemo.exceptions import NotFittedError, UnknownWordError
+
+from .conftest import EMOTIONS, small_clf
+
+
+def test_fit_predict_shapes(fitted, data):
+    X, Y = data
+    proba = fitted.predict_proba(X)
+    assert proba.shape == Y.shape and np.all((proba >= 0) & (proba <= 1))
+    pred = fitted.predict(X)
+    assert pred.shape == Y.shape and set(np.unique(pred)) <= {0, 1}
+    logits = fitted.decision_function(X)
+    np.testing.assert_allclose(1 / (1 + np.exp(-logits)), proba, rtol=1e-5)
+    assert 0 <= fitted.score(X, Y) <= 1
+    assert fitted.emotions_ == EMOTIONS
+    assert len(fitted.classes_) == 6 and all((c == [0, 1]).all() for c in fitted.classes_)
+
+
+def test_learns_something(data):
+    X, Y = data
+    clf = small_clf(max_epochs=15, validation_fraction=0).fit(X, Y)
+    assert clf.score(X, Y) > 0.65
+
+
+def test_threshold_float_and_per_emotion(fitted, data):
+    X, _ = data
+    proba = fitted.predict_proba(X)
+    clf = pickle.loads(pickle.dumps(fitted))
+    clf.set_params(threshold=0.9)
+    np.testing.assert_array_equal(clf.predict(X), proba > 0.9)
+    t = np.linspace(0.1, 0.9, 6)
+    clf.set_params(threshold=t)
+    np.testing.assert_array_equal(clf.predict(X), proba > t)
+    clf.set_params(threshold=[0.5, 0.5])
+    with pytest.raises(ValueError, match="one value per emotion"):
+        clf.predict(X)
+    clf.set_params(threshold=1.5)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        clf.predict(X)
+
+
+def test_padding_invariance_of_predictions(fitted, data):
+    X, _ = data
+    X = X[:20]
+    extra = {m: np.concatenate([np.zeros((20, 4, X[m].shape[2]), np.float32), X[m]], axis=1)
+             for m in X.modalities}
+    np.testing.assert_allclose(fitted.predict_proba(X), fitted.predict_proba(extra), atol=1e-5)
+
+
+def test_explicit_lengths(fitted, data):
+    X, _ = data
+    X = X[:10]
+    lengths = (np.abs(X["text"]).sum(-1) > 0).sum(1)
+    X2 = dict(X, text_lengths=lengths)
+    np.testing.assert_allclose(fitted.predict_proba(X), fitted.predict_proba(X2), atol=1e-5)
+
+
+def test_random_state_repeatable(data):
+    X, Y = data
+    a = small_clf(max_epochs=2).fit(X, Y).predict_proba(X)
+    b = small_clf(max_epochs=2).fit(X, Y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_fit_does_not_touch_global_rng(data):
+    import torch
+
+    X, Y = data
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    small_clf(max_epochs=1).fit(X, Y)
+    assert torch.rand(1) == expected
+
+
+def test_clone_gives_user_params(fitted):
+    c = clone(fitted)
+    assert c.get_params()["device"] == "auto"
+    assert c.emotions == EMOTIONS and not hasattr(c, "emotions_")
+    assert fitted.get_params()["device"] == "auto"
+    assert fitted.device in ("cpu", "cuda")
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_persistence_roundtrip(fitted, data, tmp_path, dump):
+    X, _ = data
+    if dump == "pickle":
+        clf = pickle.loads(pickle.dumps(fitted))
+    else:
+        joblib.dump(fitted, tmp_path / "m.joblib")
+        clf = joblib.load(tmp_path / "m.joblib")
+    np.testing.assert_array_equal(clf.predict_proba(X), fitted.predict_proba(X))
+    assert clf.get_params()["device"] == "auto"
+
+
+def test_modality_subsets_and_single_modality_fit(data):
+    X, Y = data
+    clf = small_clf(max_epochs=1).fit({"audio": X["audio"], "visual": X["visual"]}, Y)
+    assert clf.predict_proba({"audio": X["audio"]}).shape == Y.shape
+    with pytest.raises(ValueError, match="not seen in fit"):
+        clf.predict_proba({"text": X["text"]})
+    one = small_clf(max_epochs=1).fit({"text": X["text"]}, Y)
+    assert one.predict(X.__class__(text=X["text"])).shape == Y.shape
+
+
+def test_pandas_labels_name_the_emotions(data):
+    X, Y = data
+    df = pd.DataFrame(Y, columns=EMOTIONS)
+    clf = MultimodalEmotionClassifier(max_epochs=1, random_state=0).fit(X, df)
+    assert clf.emotions_ == EMOTIONS
+
+
+def test_gru_and_hidden_sizes(data):
+    X, Y = data
+    clf = small_clf(rnn="gru", hidden_sizes={"text": 8, "audio": 4, "visual": 4},
+                    max_epochs=1).fit(X, Y)
+    assert clf.module_.text_projection is not None
+
+
+def test_add_emotions_zero_shot(fitted, data):
+    X, _ = data
+    clf = pickle.loads(pickle.dumps(fitted))
+    before = clf.predict_proba(X)
+    assert clf.add_emotions(["awe", "calm|calmness"]) is clf
+    after = clf.predict_proba(X)
+    assert after.shape == (len(X), 8) and clf.emotions_[-2:] == ["awe", "calm|calmness"]
+    np.testing.assert_allclose(after[:, :6], before, atol=1e-6)
+    assert clf.predict(X).shape == (len(X), 8) and len(clf.classes_) == 8
+    # survives pickling; clone keeps the user's emotions
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), after)
+    assert clone(clf).emotions == EMOTIONS
+
+
+def test_add_emotions_is_atomic(fitted, data):
+    clf = pickle.loads(pickle.dumps(fitted))
+    state = {k: v.clone() for k, v in clf.module_.state_dict().items()}
+    for bad, exc, match in [
+        (["awe", "qwxzyq"], UnknownWordError, "qwxzyq"),
+        (["awe", "anger"], ValueError, "already present.*anger"),
+        (["awe", "awe"], ValueError, "duplicates"),
+        ([], ValueError, "no emotion"),
+        ({"x": np.ones(7)}, ValueError, "dimension 50"),
+    ]:
+        with pytest.raises(exc, match=match):
+            clf.add_emotions(bad)
+        assert clf.emotions_ == EMOTIONS
+        for k, v in clf.module_.state_dict().items():
+            assert v.shape == state[k].shape and bool((v == state[k]).all())
+
+
+def test_add_emotions_with_vectors_and_dict_source(data):
+    X, Y = data
+    rng = np.random.RandomState(0)
+    src = {e: rng.randn(8) for e in EMOTIONS + ["awe"]}
+    clf = small_clf(word_vectors=src, max_epochs=1).fit(X, Y)
+    clf.add_emotions(["awe"])
+    clf.add_emotions({"bliss": rng.randn(8)})
+    assert clf.predict_proba(X).shape == (len(X), 8)
+
+
+def test_not_fitted_errors(data):
+    X, _ = data
+    clf = small_clf()
+    for call in (clf.predict, clf.predict_proba, clf.decision_function):
+        with pytest.raises(NotFittedError, match="not fitted"):
+            call(X)
+    with pytest.raises(NotFittedError):
+        clf.add_emotions(["awe"])
+
+
+@pytest.mark.parametrize("params, y, match", [
+    (dict(emotions=["happy"]), None, "6 columns but the estimator has 1"),
+    (dict(emotions=["happy"] * 6), None, "duplicates"),
+    (dict(emotions=[]), None, "emotions is empty"),
+    (dict(emotions=EMOTIONS[:5] + ["qwxzyq"]), None, "qwxzyq"),
+    (dict(emotions="happy"), None, "list of words"),
+    (dict(emotions=None), None, "no column names"),
+    (dict(emotions=EMOTIONS, threshold=-0.1), None, r"\[0, 1\]"),
+    (dict(emotions=EMOTIONS), "1d", "2-D"),
+])
+def test_fit_errors(data, params, y, match):
+    X, Y = data
+    clf = MultimodalEmotionClassifier(**params, max_epochs=1)
+    with pytest.raises((ValueError, TypeError, KeyError), match=match):
+        clf.fit(X, Y[:, 0] if y == "1d" else Y)
+    assert not hasattr(clf, "emotions_")
+
+
+def test_all_zero_column_warns(data):
+    X, Y = data
+    Y = Y.copy()
+    Y[:, 2] = 0
+    with pytest.warns(UserWarning, match="no positive sample"):
+        small_clf(max_epochs=1).fit(X, Y)
+
+
+def test_partial_fit_continues_training(fitted, data):
+    X, Y = data
+    clf = pickle.loads(pickle.dumps(fitted))
+    n_epochs = len(clf.history)
+    clf.partial_fit(X, Y)
+    assert len(clf.history) > n_epochs
+    with pytest.raises(ValueError, match="columns"):
+        clf.partial_fit(X, Y[:, :3])
+
+
+def test_validation_split_is_not_stratified_and_early_stopping(data):
+    X, Y = data
+    clf = small_clf(max_epochs=4, early_stopping_patience=1).fit(X, Y)
+    assert "valid_wacc" in clf.history[-1]
+    assert len(clf.history) <= 4
+    none = small_clf(max_epochs=2, validation_fraction=0).fit(X, Y)
+    assert "valid_wacc" not in none.history[-1]
+
+
+def test_h5py_input(tmp_path, fitted, data):
+    import h5py
+
+    X, _ = data
+    with h5py.File(tmp_path / "x.h5", "w") as f:
+        for m in X.modalities:
+            f[m] = X[m]
+    with h5py.File(tmp_path / "x.h5", "r") as f:
+        Xh = MultimodalData(**{m: f[m] for m in X.modalities})
+        np.testing.assert_allclose(fitted.predict_proba(Xh), fitted.predict_proba(X),
+                                   atol=1e-6)

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+import torch
+
+from skmemo.modules import EmotionEmbeddingModel, SequenceEncoder, lengths_from_padding
+
+
+def test_lengths_from_padding():
+    x = torch.zeros(3, 5, 2)
+    x[0, 2:] = 1  # pre-padded, length 3
+    x[1, :] = 1  # full
+    # x[2] all zero -> read as one step
+    assert lengths_from_padding(x, "pre").tolist() == [3, 5, 1]
+    y = torch.zeros(2, 4, 1)
+    y[0, :2] = 1
+    y[1, :4] = 1
+    assert lengths_from_padding(y, "post").tolist() == [2, 4]
+
+
+def test_encoder_sums_directions_and_takes_last_real_step():
+    torch.manual_seed(0)
+    enc = SequenceEncoder(3, 4, num_layers=1).eval()
+    x = torch.randn(2, 5, 3)
+    with torch.no_grad():
+        out = enc(x, torch.tensor([5, 5]))
+        full, _ = enc.rnn(x)
+    assert out.shape == (2, 5, 4)
+    np.testing.assert_allclose(out, full[..., :4] + full[..., 4:], atol=1e-6)
+    last = SequenceEncoder.last_step(out, torch.tensor([5, 2]))
+    np.testing.assert_allclose(last[1], out[1, 1], atol=1e-6)
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    return EmotionEmbeddingModel(np.random.RandomState(0).randn(4, 6), {"text": 3, "audio": 2},
+                                 **kw).eval()
+
+
+def test_padding_never_changes_the_output():
+    model = _model()
+    x_t, x_a = torch.randn(1, 4, 3), torch.randn(1, 2, 2)
+    padded_t = torch.cat([torch.zeros(1, 3, 3), x_t], 1)
+    padded_a = torch.cat([torch.zeros(1, 5, 2), x_a], 1)
+    with torch.no_grad():
+        a = model(text=x_t, audio=x_a)
+        b = model(text=padded_t, audio=padded_a)
+        c = model(text=padded_t, audio=padded_a, text_lengths=torch.tensor([4]),
+                  audio_lengths=torch.tensor([2]))
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    np.testing.assert_allclose(a, c, atol=1e-5)
+
+
+def test_post_padding():
+    model = _model(padding="post")
+    x = torch.randn(1, 4, 3)
+    with torch.no_grad():
+        a = model(text=x)
+        b = model(text=torch.cat([x, torch.zeros(1, 2, 3)], 1))
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_paper_configuration_and_projection():
+    m = _model()
+    assert m.hidden_sizes["text"] == 6 and m.text_projection is None
+    assert set(m.mappings) == {"audio"} and isinstance(m.mappings["audio"], torch.nn.Linear)
+    np.testing.assert_allclose(m.fusion_weights.detach(), [1 / 3] * 3)
+    assert not m.emotion_embeddings.requires_grad
+    p = _model(hidden_sizes={"text": 8})
+    assert p.text_projection.in_features == 8 and p.text_projection.out_features == 6
+
+
+def test_scores_are_dot_products_with_mapped_embeddings():
+    m = _model()
+    x = {"text": torch.randn(2, 3, 3), "audio": torch.randn(2, 3, 2)}
+    with torch.no_grad():
+        reps = m.encode(x)
+        s = m.scores(reps)
+        E_a = m.mappings["audio"](m.emotion_embeddings)
+        np.testing.assert_allclose(s["audio"], reps["audio"] @ E_a.T, atol=1e-6)
+        np.testing.assert_allclose(s["text"], reps["text"] @ m.emotion_embeddings.T, atol=1e-6)
+        fused = m(**x)
+        w = m.fusion_weights
+        np.testing.assert_allclose(fused, w[0] * s["text"] + w[1] * s["audio"], atol=1e-6)
+
+
+def test_add_emotions_extends_scores():
+    m = _model()
+    x = torch.randn(2, 3, 3)
+    with torch.no_grad():
+        before = m(text=x)
+        m.add_emotions(np.ones((1, 6)))
+        after = m(text=x)
+    assert after.shape == (2, 5)
+    np.testing.assert_allclose(after[:, :4], before, atol=1e-6)
+
+
+def test_gru_and_errors():
+    assert isinstance(_model(rnn="gru").encoders["text"].rnn, torch.nn.GRU)
+    with pytest.raises(ValueError, match="rnn must be"):
+        _model(rnn="transformer")
+    with pytest.raises(ValueError, match="input_dims"):
+        EmotionEmbeddingModel(np.zeros((2, 3)), {"smell": 2})
