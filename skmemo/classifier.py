@@ -24,6 +24,7 @@ from skorch.callbacks import (
 )
 from skorch.dataset import Dataset, ValidSplit
 
+from .continual import ContinualMixin
 from .data import MODALITIES, check_X, check_y
 from .exceptions import NotFittedError
 from .metrics import weighted_accuracy_score
@@ -85,7 +86,7 @@ def _valid_weighted_accuracy(net, X, y):
         return weighted_accuracy_score(y, proba > net._thresholds(y.shape[1]))
 
 
-class MultimodalEmotionClassifier(ClassifierMixin, NeuralNet):
+class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
     """Multi-label emotion classifier with modality-transferable emotion embeddings.
 
     The model of Dai et al. (AACL 2020): each emotion is the word vector of its
@@ -134,6 +135,9 @@ class MultimodalEmotionClassifier(ClassifierMixin, NeuralNet):
         Patience of ``ReduceLROnPlateau(factor=0.1)`` on the validation loss.
     predict_batch_size : int or None, default=None
         Batch size for prediction; None uses 1024.
+    memory_size : int, default=256
+        Number of training samples kept as episodic memory for continual
+        learning (:meth:`partial_fit_gem`); 0 keeps none.
     random_state : int or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation
         split, without touching the global random state.
@@ -194,6 +198,7 @@ class MultimodalEmotionClassifier(ClassifierMixin, NeuralNet):
         early_stopping_patience=8,
         lr_patience=5,
         predict_batch_size=None,
+        memory_size=256,
         random_state=None,
         device="auto",
         verbose=0,
@@ -225,6 +230,7 @@ class MultimodalEmotionClassifier(ClassifierMixin, NeuralNet):
         self.early_stopping_patience = early_stopping_patience
         self.lr_patience = lr_patience
         self.predict_batch_size = predict_batch_size
+        self.memory_size = memory_size
         self.random_state = random_state
 
     # ------------------------------------------------------------------
@@ -515,6 +521,7 @@ class MultimodalEmotionClassifier(ClassifierMixin, NeuralNet):
         with self._rng():
             self.initialize()
             NeuralNet.partial_fit(self, X, y, **fit_params)
+        self._after_fit(X, y)
         return self
 
     def partial_fit(self, X, y, classes=None, **fit_params):
@@ -645,3 +652,12 @@ class MultimodalEmotionClassifier(ClassifierMixin, NeuralNet):
         pred = self.predict(X)
         y = check_y(y, n_samples=pred.shape[0], n_emotions=pred.shape[1])
         return weighted_accuracy_score(y, pred)
+
+    # ------------------------------------------------------------------
+    # persistence
+    # ------------------------------------------------------------------
+    def save(self, path):
+        """Save to ``path`` in skmemo's safe format (see :func:`skmemo.load`)."""
+        from .persistence import save
+
+        return save(self, path)
