@@ -5,14 +5,17 @@ Only the scikit-learn / skorch surface lives here; the network is in
 :mod:`skmemo.data`.
 """
 
+import copy
 import warnings
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from skorch import NeuralNet
 from skorch.callbacks import (
+    Callback,
     EarlyStopping,
     EpochScoring,
     EpochTimer,
@@ -86,6 +89,23 @@ def _valid_weighted_accuracy(net, X, y):
         return weighted_accuracy_score(y, proba > net._thresholds(y.shape[1]))
 
 
+class _EpochSnapshot(Callback):
+    """Keep the module and optimizer state of the last complete epoch in memory.
+
+    If training is interrupted (KeyboardInterrupt, or an exception mid-epoch),
+    the estimator goes back to this state, so it stays usable.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        net.epoch_snapshot_ = {
+            "module": copy.deepcopy(net.module_.state_dict()),
+            "optimizer": copy.deepcopy(net.optimizer_.state_dict()),
+        }
+
+
+_PRECISIONS = {"32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
 class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
     """Multi-label emotion classifier with modality-transferable emotion embeddings.
 
@@ -138,6 +158,10 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
     memory_size : int, default=256
         Number of training samples kept as episodic memory for continual
         learning (:meth:`partial_fit_gem`); 0 keeps none.
+    precision : {"32", "bf16", "fp16"}, default="32"
+        "bf16" / "fp16" run the forward pass under ``torch.autocast``
+        (mixed precision; fp16 with a gradient scaler on CUDA). Intended for
+        GPUs; on CPU, bf16 autocast works but is rarely faster.
     random_state : int or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation
         split, without touching the global random state.
@@ -199,6 +223,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         lr_patience=5,
         predict_batch_size=None,
         memory_size=256,
+        precision="32",
         random_state=None,
         device="auto",
         verbose=0,
@@ -231,6 +256,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         self.lr_patience = lr_patience
         self.predict_batch_size = predict_batch_size
         self.memory_size = memory_size
+        self.precision = precision
         self.random_state = random_state
 
     # ------------------------------------------------------------------
@@ -325,6 +351,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
                 monitor="valid_wacc", lower_is_better=False,
                 patience=self.early_stopping_patience, load_best=True,
             )))
+        cbs.append(("epoch_snapshot", _EpochSnapshot()))
         cbs.append(("print_log", PrintLog()))
         if self.verbose:
             cbs.append(("progress_bar", ProgressBar()))
@@ -366,6 +393,72 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
             kwargs.setdefault("pin_memory", True)
         iterator = self.iterator_train if training else self.iterator_valid
         return iterator(dataset, **kwargs)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's fit loop; an interrupted run falls back to the last full epoch."""
+        self.__dict__.pop("epoch_snapshot_", None)
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except BaseException:
+            self._restore_last_epoch()
+            raise
+        finally:
+            self.__dict__.pop("epoch_snapshot_", None)
+
+    def _restore_last_epoch(self):
+        snapshot = getattr(self, "epoch_snapshot_", None)
+        if snapshot is not None:
+            self.module_.load_state_dict(snapshot["module"])
+            self.optimizer_.load_state_dict(snapshot["optimizer"])
+        history = self.history_
+        if len(history) and "train_loss" not in history[-1]:
+            history.pop()  # the epoch that did not finish
+
+    def _autocast(self):
+        dtype = _PRECISIONS.get(self.precision)
+        if dtype is None:
+            return nullcontext()
+        device_type = torch.device(self.device).type
+        return torch.autocast(device_type=device_type, dtype=dtype)
+
+    def infer(self, x, **fit_params):
+        """Move a batch to the device (non-blocking) and run the module."""
+        if isinstance(x, Mapping):
+            non_blocking = str(self.device).startswith("cuda")
+            x = {k: v.to(self.device, non_blocking=non_blocking)
+                 if isinstance(v, torch.Tensor) else v for k, v in x.items()}
+            x.update(fit_params)
+            with self._autocast():
+                out = self.module_(**x)
+            return out.float()
+        return super().infer(x, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        scaler = self._grad_scaler()
+        if scaler is None:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(self.optimizer_)  # clipping callbacks see true gradients
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _grad_scaler(self):
+        if self.precision != "fp16" or not str(self.device).startswith("cuda"):
+            return None
+        if getattr(self, "grad_scaler_", None) is None:
+            self.grad_scaler_ = torch.amp.GradScaler("cuda")
+        return self.grad_scaler_
+
+    def _step_optimizer(self, step_fn):
+        scaler = self._grad_scaler()
+        if scaler is None:
+            return super()._step_optimizer(step_fn)
+        step_fn()
+        scaler.step(self.optimizer_)
+        scaler.update()
 
     def initialize_module(self):
         kwargs = {
@@ -411,6 +504,10 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
             raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
         if self.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be 'lstm' or 'gru', got {self.rnn!r}")
+        if self.precision not in _PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {sorted(_PRECISIONS)}, got {self.precision!r}"
+            )
         if not 0 <= self.validation_fraction < 1:
             raise ValueError(
                 f"validation_fraction must lie in [0, 1), got {self.validation_fraction}"

@@ -1,0 +1,109 @@
+"""Interruption, checkpoint/resume, determinism, concurrency, mixed precision."""
+
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback, Checkpoint, LoadInitState
+
+from .conftest import small_clf
+
+
+class _FailAt(Callback):
+    """Raise ``exc`` at batch ``batch`` of epoch ``epoch`` (1-based)."""
+
+    def __init__(self, epoch, batch, exc):
+        self.epoch, self.batch, self.exc = epoch, batch, exc
+
+    def initialize(self):
+        self.seen_ = 0
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        if len(net.history) == self.epoch:
+            self.seen_ += 1
+            if self.seen_ == self.batch:
+                raise self.exc
+
+
+def _weights(clf):
+    return {k: v.clone() for k, v in clf.module_.state_dict().items()}
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), RuntimeError("disk on fire")])
+def test_interrupted_fit_keeps_last_complete_epoch(data, exc):
+    X, Y = data
+    # reference: the same run stopped cleanly after one epoch
+    ref = small_clf(max_epochs=1, validation_fraction=0).fit(X, Y)
+    clf = small_clf(max_epochs=3, validation_fraction=0, callbacks=[_FailAt(2, 2, exc)])
+    if isinstance(exc, KeyboardInterrupt):
+        clf.fit(X, Y)  # skorch stops training quietly on Ctrl-C
+    else:
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            clf.fit(X, Y)
+    assert len(clf.history) == 1  # the unfinished epoch is not in the history
+    for k, v in _weights(ref).items():
+        torch.testing.assert_close(clf.module_.state_dict()[k], v)
+    np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+    assert not hasattr(clf, "epoch_snapshot_")
+
+
+def test_checkpoint_and_resume(data, tmp_path):
+    X, Y = data
+    cp = Checkpoint(dirname=str(tmp_path), monitor=None)  # save after every epoch
+    first = small_clf(max_epochs=2, callbacks=[cp]).fit(X, Y)
+    resumed = small_clf(max_epochs=1, callbacks=[
+        Checkpoint(dirname=str(tmp_path), monitor=None), LoadInitState(cp)])
+    resumed.fit(X, Y)
+    assert len(resumed.history) == 3  # two loaded epochs + one more
+    # the resumed run started from the saved weights, not from scratch
+    scratch = small_clf(max_epochs=1).fit(X, Y)
+    assert resumed.history[1, "train_loss"] == first.history[1, "train_loss"]
+    assert not np.allclose(resumed.predict_proba(X), scratch.predict_proba(X))
+
+
+def test_same_random_state_same_result_different_seed_differs(data):
+    X, Y = data
+    a = small_clf(max_epochs=2).fit(X, Y)
+    b = small_clf(max_epochs=2).fit(X, Y)
+    c = small_clf(max_epochs=2, random_state=1).fit(X, Y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert not np.allclose(a.predict_proba(X), c.predict_proba(X))
+    assert a.history[:, "train_loss"] == b.history[:, "train_loss"]
+
+
+def test_concurrent_predict_proba_matches_sequential(fitted, data):
+    X, _ = data
+    chunks = [X[i:i + 30] for i in range(0, len(X), 30)]
+    sequential = [fitted.predict_proba(c) for c in chunks]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(fitted.predict_proba, chunks * 3))
+    for i, p in enumerate(parallel):
+        np.testing.assert_array_equal(p, sequential[i % len(chunks)])
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_runs_on_cpu(data, precision):
+    X, Y = data
+    clf = small_clf(max_epochs=1, precision=precision).fit(X, Y)
+    proba = clf.predict_proba(X)
+    assert proba.dtype == np.float64 and np.isfinite(proba).all()
+
+
+def test_bad_precision(data):
+    X, Y = data
+    with pytest.raises(ValueError, match="precision must be one of"):
+        small_clf(precision="int8").fit(X, Y)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_auto_device_and_cpu_roundtrip(data):
+    X, Y = data
+    clf = small_clf(max_epochs=1, precision="bf16").fit(X, Y)
+    assert next(clf.module_.parameters()).is_cuda
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), atol=1e-5)
