@@ -23,6 +23,7 @@ is the number of *keys*, so ``train_test_split`` and ``cross_val_score`` fail, a
 slices every modality.
 """
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -36,10 +37,13 @@ __all__ = ["MODALITIES", "MultimodalData", "check_X", "check_y"]
 MODALITIES = ("text", "audio", "visual")
 _LENGTHS = "_lengths"
 _FINITE_CHECK_ROWS = 4096  # rows per chunk when scanning for NaN/inf
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_REAL_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 
 
 def _is_lengths_key(key):
-    return key.endswith(_LENGTHS) and key[: -len(_LENGTHS)] in MODALITIES
+    return (isinstance(key, str) and key.endswith(_LENGTHS)
+            and key[: -len(_LENGTHS)] in MODALITIES)
 
 
 def _n_rows(value):
@@ -97,31 +101,81 @@ class MultimodalData(SliceDict):
 
 def _as_array(key, value):
     """Keep numpy / torch / h5py arrays as they are; convert anything else."""
-    if isinstance(value, (np.ndarray, torch.Tensor)):
-        return value
-    if hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "__getitem__"):
-        return value  # h5py.Dataset, numpy memmap, zarr ... : read lazily
-    try:
-        arr = np.asarray(value, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
+    if value is None:
         raise TypeError(
-            f"X[{key!r}] must be an array-like of numbers (numpy, torch, h5py); "
-            f"got {type(value).__name__}: {exc}"
-        ) from None
+            f"X[{key!r}] is None; leave the key out when a modality is missing"
+        )
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        arr = value
+    elif hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "__getitem__"):
+        arr = value  # h5py.Dataset, numpy memmap, zarr ... : read lazily
+    else:
+        try:
+            # lengths keep their own type: the lengths check refuses floats
+            arr = np.asarray(value) if _is_lengths_key(key) else np.asarray(
+                value, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"X[{key!r}] must be an array-like of numbers (numpy, torch, h5py); "
+                f"got {type(value).__name__}: {exc}"
+            ) from None
+    _check_dtype(key, arr)
     return arr
 
 
-def _check_finite(key, value):
-    if isinstance(value, torch.Tensor):
-        if value.is_floating_point() and not torch.isfinite(value).all():
-            return False
-        return True
-    if not isinstance(value, np.ndarray) or not np.issubdtype(value.dtype, np.floating):
-        return True  # lazy (h5py) arrays are checked batch by batch in the module
+def _check_dtype(key, arr):
+    """Refuse what cannot become float32 features: strings, objects, complex."""
+    dtype = arr.dtype
+    if isinstance(dtype, torch.dtype):
+        ok = not dtype.is_complex
+    else:
+        try:
+            ok = np.dtype(dtype).kind in _REAL_KINDS
+        except TypeError:
+            ok = False
+    if not ok:
+        raise TypeError(
+            f"X[{key!r}] must hold real numbers (bool, integer or float); got dtype "
+            f"{dtype}"
+        )
+
+
+def _chunks(value):
     for start in range(0, value.shape[0], _FINITE_CHECK_ROWS):
-        if not np.isfinite(value[start:start + _FINITE_CHECK_ROWS]).all():
-            return False
-    return True
+        yield value[start:start + _FINITE_CHECK_ROWS]
+
+
+def _finite_problem(value):
+    """Describe values that would not be finite as float32, or return None.
+
+    Features are read as float32: NaN, inf and float64 values beyond the
+    float32 range (which would become inf) are all refused. Lazy arrays
+    (h5py datasets, memmaps) are scanned in chunks of rows; an array that
+    cleans or refuses non-finite values itself on every read (an attribute
+    ``nonfinite`` of ``"zero"`` or ``"error"``, as the dataset readers' lazy
+    views have) is trusted.
+    """
+    if isinstance(value, torch.Tensor):
+        if not value.is_floating_point():
+            return None
+        with torch.no_grad():
+            if not torch.isfinite(value).all():
+                return "NaN or inf"
+            if value.dtype == torch.float64 and not value.abs().le(_FLOAT32_MAX).all():
+                return "values too large for float32 (they would become inf)"
+        return None
+    if np.dtype(value.dtype).kind != "f":
+        return None  # integers and booleans are finite
+    if getattr(value, "nonfinite", None) in ("zero", "error"):
+        return None
+    wide = np.dtype(value.dtype).itemsize > 4
+    for chunk in _chunks(value):
+        chunk = np.asarray(chunk)
+        if not np.isfinite(chunk).all():
+            return "NaN or inf"
+        if wide and not (np.abs(chunk) <= _FLOAT32_MAX).all():
+            return "values too large for float32 (they would become inf)"
+    return None
 
 
 def check_X(X, *, fitted=None, check_finite=True):
@@ -135,12 +189,36 @@ def check_X(X, *, fitted=None, check_finite=True):
         ``{modality: feature_dim}`` seen in fit. When given, a modality not in
         it is refused and feature dimensions must agree.
     check_finite : bool, default=True
-        Refuse NaN and inf values (use :class:`skmemo.preprocessing.ModalityScaler`
-        to clean them).
+        Refuse NaN, inf, and float64 values too large for float32 (use
+        :class:`skmemo.preprocessing.ModalityScaler` to clean them). Lazy
+        arrays (h5py datasets) are scanned in chunks of rows.
 
     Returns
     -------
     MultimodalData
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not a mapping, or a value is not an array of real numbers.
+    ModalityError
+        If ``X`` holds no modality, an unknown key, a lengths key without its
+        modality, or (with ``fitted``) a modality not seen in fit.
+    ValueError
+        If shapes are wrong (not 3-D, no samples, an empty axis, sample counts
+        that differ, a feature dimension other than the fitted one), values
+        are not finite, or lengths are not integers in ``[1, seq_len]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmemo.data import check_X
+    >>> check_X({"audio": np.zeros((3, 4, 2))})
+    MultimodalData(audio=(3, 4, 2))
+    >>> check_X({"audio": np.zeros((3, 4))})
+    Traceback (most recent call last):
+    ...
+    ValueError: X['audio'] must be 3-D (n_samples, seq_len, n_features); got shape (3, 4)...
     """
     if not isinstance(X, Mapping):
         raise TypeError(
@@ -190,20 +268,27 @@ def check_X(X, *, fitted=None, check_finite=True):
                         f"X[{key!r}] has {arr.shape[2]} features per step, but the "
                         f"estimator was fitted with {fitted[key]}"
                     )
-            if check_finite and not _check_finite(key, arr):
+            problem = _finite_problem(arr) if check_finite else None
+            if problem is not None:
                 raise ValueError(
-                    f"X[{key!r}] contains NaN or inf. Clean the features first, for "
+                    f"X[{key!r}] contains {problem}. Clean the features first, for "
                     "example with skmemo.preprocessing.ModalityScaler, which maps "
-                    "them to 0 after standardising"
+                    "NaN and inf to 0 after standardising"
                 )
         arrays[key] = arr
     for key in [k for k in arrays if _is_lengths_key(k)]:
         modality = key[: -len(_LENGTHS)]
         if modality not in arrays:
             raise ModalityError(f"X has {key!r} but no {modality!r} modality")
-        lengths = np.asarray(arrays[key])
+        lengths = arrays[key]
+        if isinstance(lengths, torch.Tensor):
+            lengths = lengths.detach().cpu().numpy()
+        lengths = np.asarray(lengths)
         if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
-            raise ValueError(f"X[{key!r}] must be a 1-D integer array of lengths")
+            raise ValueError(
+                f"X[{key!r}] must be a 1-D integer array of lengths, one per sample; "
+                f"got dtype {lengths.dtype} and shape {lengths.shape}"
+            )
         seq_len = arrays[modality].shape[1]
         if lengths.size and (lengths.min() < 1 or lengths.max() > seq_len):
             raise ValueError(
@@ -216,21 +301,73 @@ def check_X(X, *, fitted=None, check_finite=True):
     return MultimodalData(**arrays)
 
 
+def _is_missing(value):
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, float) and value != value
+
+
+def _numeric_labels(y):
+    """Labels as a numeric array; object arrays of numbers (pandas) are converted."""
+    if y.dtype.kind in _REAL_KINDS:
+        return y
+    if y.dtype.kind == "O":
+        flat = y.ravel()
+        if any(_is_missing(v) for v in flat):
+            raise ValueError(
+                "y contains missing values (None, NaN or pandas NA); every sample "
+                "needs a 0/1 label for every emotion"
+            )
+        bad = [v for v in flat
+               if not isinstance(v, (numbers.Number, np.bool_)) or isinstance(v, complex)]
+        if not bad:
+            return y.astype(np.float64)
+        shown = list(dict.fromkeys(map(repr, bad)))[:3]
+        raise ValueError(
+            f"y must hold 0/1 numbers; found {', '.join(shown)} (of type "
+            f"{type(bad[0]).__name__}). Encode string labels first, e.g. with "
+            "sklearn.preprocessing.MultiLabelBinarizer"
+        )
+    raise ValueError(f"y must hold 0/1 numbers; got dtype {y.dtype}")
+
+
 def check_y(y, n_samples=None, n_emotions=None):
     """Validate a label matrix and return it as a float32 array ``(n, K)``.
 
     Parameters
     ----------
     y : array-like of shape (n_samples, n_emotions)
-        Binary indicator matrix (numpy, pandas, torch, lists).
+        Binary indicator matrix: numpy, pandas (numeric, boolean or nullable
+        dtypes without missing values), torch, scipy sparse, or lists of lists.
     n_samples : int, default=None
         Required number of rows.
     n_emotions : int, default=None
         Required number of columns.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_emotions), dtype float32
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is missing, not 2-D, not 0/1, has missing values, or has the
+        wrong number of rows or columns.
+    TypeError
+        If ``y`` cannot be read as an array (ragged lists).
+
+    Examples
+    --------
+    >>> from skmemo.data import check_y
+    >>> check_y([[0, 1], [1, 1]])
+    array([[0., 1.],
+           [1., 1.]], dtype=float32)
     """
     if y is None:
         raise ValueError("y is required: an (n_samples, n_emotions) 0/1 matrix")
-    if hasattr(y, "to_numpy"):
+    if hasattr(y, "toarray") and hasattr(y, "nnz"):  # scipy sparse
+        y = y.toarray()
+    elif hasattr(y, "to_numpy"):
         y = y.to_numpy()
     elif isinstance(y, torch.Tensor):
         y = y.detach().cpu().numpy()
@@ -245,11 +382,13 @@ def check_y(y, n_samples=None, n_emotions=None):
             "y.reshape(-1, 1); for class labels use "
             "sklearn.preprocessing.MultiLabelBinarizer"
         )
-    if y.dtype == object or not (
-        np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.bool_)
-    ):
-        raise ValueError(f"y must hold 0/1 numbers; got dtype {y.dtype}")
+    y = _numeric_labels(y)
     values = np.unique(y)
+    if np.isnan(values.astype(np.float64)).any():
+        raise ValueError(
+            "y contains missing values (NaN); every sample needs a 0/1 label for "
+            "every emotion"
+        )
     if not np.isin(values, [0, 1]).all():
         shown = values[~np.isin(values, [0, 1])][:5].tolist()
         raise ValueError(
