@@ -1,5 +1,40 @@
-"""Datasets: synthetic generators (``make_*``) and readers of real corpora (``load_*``)."""
+"""Datasets: synthetic generators (``make_*``) and readers of real corpora (``load_*``).
 
+Readers return numpy arrays (or, in lazy mode, :class:`H5Array` views that read
+from HDF5 files batch by batch) inside :class:`skmemo.MultimodalData`, labels as
+numpy arrays, and metadata, in a :class:`sklearn.utils.Bunch`.
+
+CMU-MOSEI exists in two label orders; each reader keeps the order of its files
+and says which in ``bunch.emotions``:
+
+- :func:`load_cmu_mosei` (SDK computational sequences): ``MOSEI_SDK_EMOTIONS``,
+  happy, sad, anger, surprise, disgust, fear;
+- :func:`load_legacy_mosei` (the reference code's HDF5 files):
+  ``MOSEI_LEGACY_EMOTIONS``, anger, disgust, fear, happy, sad, surprise.
+
+Both accept ``emotions=[...]`` to pick and order columns by name.
+"""
+
+from ._base import MOSEI_LEGACY_EMOTIONS, MOSEI_SDK_EMOTIONS, DatasetBunch, H5Array
+from ._csd import align_csd, load_csd
+from ._legacy import load_legacy_mosei
+from ._mosei import MOSEI_FILES, load_cmu_mosei
+from ._pickle import IEMOCAP_EMOTIONS, load_iemocap, load_mmsa_pickle
 from ._synthetic import DEFAULT_EMOTIONS, make_emotion_dataset
 
-__all__ = ["DEFAULT_EMOTIONS", "make_emotion_dataset"]
+__all__ = [
+    "DEFAULT_EMOTIONS",
+    "DatasetBunch",
+    "H5Array",
+    "IEMOCAP_EMOTIONS",
+    "MOSEI_FILES",
+    "MOSEI_LEGACY_EMOTIONS",
+    "MOSEI_SDK_EMOTIONS",
+    "align_csd",
+    "load_cmu_mosei",
+    "load_csd",
+    "load_iemocap",
+    "load_legacy_mosei",
+    "load_mmsa_pickle",
+    "make_emotion_dataset",
+]

@@ -1,0 +1,341 @@
+"""CMU-MOSEI from the SDK's computational sequences, aligned as the SDK does.
+
+The standard CMU-MultimodalSDK recipe (its ``process_mosei`` example), done
+one video at a time so that memory holds one video plus the output tensors:
+
+1. word alignment: COVAREP audio and FACET visual rows are aligned to the
+   intervals of the words (GloVe vectors) and averaged into one row per word;
+   a word with no audio (or visual) row gets a row of zeros (the SDK's
+   ``impute`` with zeros);
+2. segment alignment: the ``All Labels`` intervals (one per labelled segment)
+   become the reference; each modality keeps its word rows that overlap the
+   segment; segments with no word are dropped (``hard_unify``);
+3. tensors: each segment keeps its last ``seq_len`` rows, zero-padded at the
+   front (``get_tensors(direction=False)``), and goes to the fold of its video.
+"""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ..data import MultimodalData
+from ..exceptions import DataFormatError
+from ._base import (
+    MOSEI_SDK_EMOTIONS,
+    DatasetBunch,
+    check_modalities,
+    check_nonfinite,
+    check_path,
+    clean_nonfinite,
+    select_emotions,
+)
+from ._csd import EPSILON, align_rows, load_csd, sort_rows
+
+__all__ = ["load_cmu_mosei", "MOSEI_FILES"]
+
+#: File names of the SDK's CMU-MOSEI computational sequences, by role.
+MOSEI_FILES = {
+    "text": "CMU_MOSEI_TimestampedWordVectors.csd",
+    "audio": "CMU_MOSEI_COVAREP.csd",
+    "visual": "CMU_MOSEI_VisualFacet42.csd",
+    "labels": "CMU_MOSEI_Labels.csd",
+}
+_ROLES = ("text", "audio", "visual", "labels")
+_N_LABEL_COLUMNS = 7  # sentiment + the six emotions
+
+
+def _sources(path_or_paths, modalities):
+    """Return ({role: path or csd bunch}, modalities)."""
+    if isinstance(path_or_paths, (str, os.PathLike)):
+        folder = check_path(path_or_paths, "CMU-MOSEI folder", directory=True)
+        modalities = check_modalities(modalities or ("text", "audio", "visual"))
+        roles = ("text", "labels") + tuple(m for m in modalities if m != "text")
+        sources = {}
+        for role in roles:
+            path = Path(folder) / MOSEI_FILES[role]
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"{MOSEI_FILES[role]} ({role}) not found in {str(folder)!r}; pass a "
+                    "dict {'text': ..., 'audio': ..., 'visual': ..., 'labels': ...} "
+                    "of paths when the files have other names"
+                )
+            sources[role] = path
+        return sources, modalities
+    if isinstance(path_or_paths, Mapping):
+        unknown = [k for k in path_or_paths if k not in _ROLES]
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}; expected keys among {list(_ROLES)}")
+        for role in ("text", "labels"):
+            if role not in path_or_paths:
+                raise ValueError(
+                    f"path_or_paths needs a {role!r} entry: the words are the alignment "
+                    "reference and the labels define the segments"
+                )
+        present = tuple(m for m in ("text", "audio", "visual") if m in path_or_paths)
+        modalities = check_modalities(modalities or present)
+        missing = [m for m in modalities if m not in path_or_paths]
+        if missing:
+            raise ValueError(f"modalities {missing} were asked for but have no path")
+        roles = ("text", "labels") + tuple(m for m in modalities if m != "text")
+        return {r: path_or_paths[r] for r in roles}, modalities
+    raise TypeError(
+        "path_or_paths must be a folder holding the SDK's CMU-MOSEI .csd files, or a "
+        f"dict role -> path; got {type(path_or_paths).__name__}"
+    )
+
+
+def _check_folds(folds):
+    """Return ({fold name: ...}, {video: fold name}) or (None, None)."""
+    if folds is None:
+        return None, None
+    if isinstance(folds, Mapping):
+        items = [(str(k), v) for k, v in folds.items()]
+    elif isinstance(folds, (list, tuple)):
+        names = ("train", "valid", "test") if len(folds) == 3 else [
+            f"fold{i}" for i in range(len(folds))]
+        items = list(zip(names, folds))
+    else:
+        raise TypeError(
+            "folds must be a dict {'train': [video ids], 'valid': [...], 'test': [...]} or "
+            f"a list of lists of video ids; got {type(folds).__name__}"
+        )
+    if not items:
+        raise ValueError("folds is empty")
+    video_fold = {}
+    for name, ids in items:
+        if isinstance(ids, str) or not hasattr(ids, "__iter__"):
+            raise TypeError(f"fold {name!r} must be a list of video ids; got {ids!r}")
+        for vid in ids:
+            vid = str(vid)
+            if vid in video_fold and video_fold[vid] != name:
+                raise ValueError(
+                    f"video {vid!r} is in two folds: {video_fold[vid]!r} and {name!r}"
+                )
+            video_fold[vid] = name
+    return [name for name, _ in items], video_fold
+
+
+def _check_seq_len(seq_len):
+    if not isinstance(seq_len, (int, np.integer)) or isinstance(seq_len, bool) or seq_len < 1:
+        raise ValueError(f"seq_len must be an integer >= 1; got {seq_len!r}")
+    return int(seq_len)
+
+
+def _pad_last(rows, seq_len, dims):
+    """Keep the last ``seq_len`` rows, zero-padded at the front: (seq_len, dims)."""
+    out = np.zeros((seq_len, dims), dtype=np.float32)
+    rows = rows[-seq_len:]
+    if len(rows):
+        out[seq_len - len(rows):] = rows
+    return out
+
+
+def _word_aligned(words, seq, dims, epsilon):
+    """Stage 1: one (averaged) row of ``seq`` per word; zeros when none overlaps."""
+    w_int, _ = words
+    intervals, features = sort_rows(seq["intervals"][()], seq["features"][()])
+    rows = align_rows(w_int, intervals, features.astype(np.float64), collapse="mean",
+                      epsilon=epsilon)
+    out_int, out_feat = [], []
+    for i, found in enumerate(rows):
+        if abs(w_int[i, 0] - w_int[i, 1]) < epsilon:
+            continue  # the SDK skips zero-length reference intervals
+        if found is None:
+            out_int.append(w_int[i:i + 1])
+            out_feat.append(np.zeros((1, dims)))
+        else:
+            out_int.append(found[0])
+            out_feat.append(found[1])
+    if not out_int:
+        return np.zeros((0, 2)), np.zeros((0, dims))
+    return sort_rows(np.concatenate(out_int), np.concatenate(out_feat))
+
+
+def _video_segments(video, csds, modalities, dims, seq_len, epsilon):
+    """Yield (segment index, {modality: (seq_len, d)}, label row) for one video."""
+    text = csds["text"]["data"][video]
+    w_int = np.asarray(text["intervals"][()], dtype=np.float64)
+    w_feat = np.asarray(text["features"][()], dtype=np.float64)
+    ok = np.abs(w_int[:, 0] - w_int[:, 1]) >= epsilon
+    words = (w_int, w_feat)
+    stage1 = {}
+    for m in modalities:
+        if m == "text":
+            stage1[m] = sort_rows(w_int[ok], w_feat[ok])
+        else:
+            stage1[m] = _word_aligned(words, csds[m]["data"][video], dims[m], epsilon)
+    labels = csds["labels"]["data"][video]
+    l_int = np.asarray(labels["intervals"][()], dtype=np.float64)
+    l_feat = np.asarray(labels["features"][()], dtype=np.float64).reshape(len(l_int), -1)
+    rows = {m: align_rows(l_int, *stage1[m], epsilon=epsilon) for m in modalities}
+    for j in range(len(l_int)):
+        found = {m: rows[m][j] for m in modalities}
+        if any(v is None for v in found.values()):
+            continue  # zero-length segment, or a modality without rows: dropped
+        yield j, {m: _pad_last(found[m][1], seq_len, dims[m]) for m in modalities}, l_feat[j]
+
+
+def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, emotions=None,
+                   nonfinite="zero", epsilon=EPSILON):
+    """Load CMU-MOSEI from the SDK's computational sequences, word-aligned.
+
+    Reproduces the SDK's standard processing (see the module docstring):
+    COVAREP and FACET are averaged over each word's interval, the words are
+    grouped into the labelled segments, and each segment keeps its last
+    ``seq_len`` words, zero-padded at the front.
+
+    Parameters
+    ----------
+    path_or_paths : str, path-like or dict
+        A folder holding the SDK's files (names in ``MOSEI_FILES``:
+        ``CMU_MOSEI_TimestampedWordVectors.csd``, ``CMU_MOSEI_COVAREP.csd``,
+        ``CMU_MOSEI_VisualFacet42.csd``, ``CMU_MOSEI_Labels.csd``), or a dict
+        with keys ``"text"`` and ``"labels"`` (required) and ``"audio"``,
+        ``"visual"``, whose values are paths or results of :func:`load_csd`.
+    seq_len : int, default=50
+        Words kept per segment (the last ones). The paper used 20 and 50.
+    folds : dict or list of lists, default=None
+        Video ids per fold, e.g. the SDK's standard folds
+        ``{"train": standard_train_fold, "valid": standard_valid_fold,
+        "test": standard_test_fold}`` (a list of three lists is read in that
+        order). Segments of videos in no fold are left out. None returns all
+        segments together.
+    modalities : sequence of str, default=None
+        Modalities to return, among ``"text"``, ``"audio"``, ``"visual"``;
+        None returns all that have a source. The words are always read: they
+        are the alignment reference.
+    emotions : sequence of str, default=None
+        Emotion columns to return, in this order, among
+        ``MOSEI_SDK_EMOTIONS``. None keeps the SDK's order: happy, sad, anger,
+        surprise, disgust, fear (not the alphabetical order of the legacy
+        files, see :func:`load_legacy_mosei`).
+    nonfinite : {"zero", "keep", "error"}, default="zero"
+        NaN and infinite values (COVAREP holds -inf, and averaging carries it)
+        are set to 0 ("zero", as the paper's code did), kept ("keep"; clean
+        them with ``skmemo.preprocessing.ModalityScaler`` before fitting: the
+        estimator refuses them), or raise ("error").
+    epsilon : float, default=1e-5
+        The SDK's tolerance on interval ends, in seconds.
+
+    Returns
+    -------
+    mosei : DatasetBunch
+        Without ``folds``: ``data`` (:class:`~skmemo.MultimodalData` of
+        ``(n, seq_len, d_m)`` float32 arrays), ``target`` ``(n, K)`` int 0/1
+        (emotion intensity ``> 0``), ``intensities`` ``(n, K)`` float32 in
+        [0, 3], ``sentiment`` ``(n,)`` float32 in [-3, 3], ``ids`` (segment ids
+        ``"<video>[<i>]"``, ``i`` the row of the segment in the labels file).
+        With ``folds``: one such :class:`~sklearn.utils.Bunch` per fold name.
+        Always: ``emotions`` (column names of ``target``), ``seq_len``,
+        ``skipped_videos`` (missing from some sequence) and
+        ``unassigned_videos`` (in no fold). Samples are ordered by video id,
+        then by segment row.
+
+    Notes
+    -----
+    Label-to-segment correspondence: as in the SDK, row ``i`` of a video's
+    ``All Labels`` entry labels the segment whose interval is row ``i`` of
+    its intervals, whatever the time order of the rows; the words of that
+    segment are those whose intervals overlap it.
+
+    Examples
+    --------
+    >>> from skmemo.datasets import load_cmu_mosei
+    >>> load_cmu_mosei("no/such/folder")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: CMU-MOSEI folder 'no/such/folder' does not exist
+    """
+    sources, modalities = _sources(path_or_paths, modalities)
+    seq_len = _check_seq_len(seq_len)
+    nonfinite = check_nonfinite(nonfinite)
+    names, columns = select_emotions(emotions, MOSEI_SDK_EMOTIONS)
+    fold_names, video_fold = _check_folds(folds)
+
+    opened, csds = [], {}
+    try:
+        for role, src in sources.items():
+            if isinstance(src, Bunch) and "data" in src:
+                csds[role] = src
+            else:
+                csds[role] = load_csd(src, lazy=True)
+                opened.append(csds[role])
+        return _assemble(csds, modalities, seq_len, columns, names, fold_names,
+                         video_fold, nonfinite, epsilon)
+    finally:
+        for csd in opened:
+            csd.close()
+
+
+def _feature_dims(csds, modalities):
+    dims = {}
+    for m in modalities:
+        shapes = {tuple(v["features"].shape[1:]) for v in csds[m]["data"].values()}
+        if len(shapes) > 1 or any(len(s) != 1 for s in shapes):
+            raise DataFormatError(
+                f"the {m} sequence must hold (rows, dims) features with one dims for "
+                f"every video; found feature shapes {sorted(shapes)[:5]}"
+            )
+        dims[m] = shapes.pop()[0] if shapes else 0
+    for video, entry in csds["labels"]["data"].items():
+        if entry["features"].shape[1:] not in ((_N_LABEL_COLUMNS,), (1, _N_LABEL_COLUMNS)):
+            raise DataFormatError(
+                f"the labels sequence must have {_N_LABEL_COLUMNS} columns (sentiment, "
+                "happy, sad, anger, surprise, disgust, fear); video "
+                f"{video!r} has features of shape {tuple(entry['features'].shape)}"
+            )
+    return dims
+
+
+def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
+              nonfinite, epsilon):
+    dims = _feature_dims(csds, modalities)
+    roles = ["text", "labels"] + [m for m in modalities if m != "text"]
+    all_videos = set().union(*(csds[r]["data"] for r in roles))
+    shared = set.intersection(*(set(csds[r]["data"]) for r in roles))
+    videos = sorted(shared)
+    groups = fold_names or ["all"]
+    fold_of = (lambda v: video_fold.get(v)) if video_fold is not None else (lambda v: "all")
+    # upper bound of the number of segments per group: the label rows
+    bound = dict.fromkeys(groups, 0)
+    for v in videos:
+        g = fold_of(v)
+        if g is not None:
+            bound[g] += csds["labels"]["data"][v]["intervals"].shape[0]
+    out = {g: {"X": {m: np.zeros((bound[g], seq_len, dims[m]), np.float32)
+                     for m in modalities},
+               "labels": [], "ids": []} for g in groups}
+    unassigned = []
+    for video in videos:
+        g = fold_of(video)
+        if g is None:
+            unassigned.append(video)
+            continue
+        slot = out[g]
+        for j, tensors, label_row in _video_segments(video, csds, modalities, dims,
+                                                     seq_len, epsilon):
+            n = len(slot["ids"])
+            for m in modalities:
+                slot["X"][m][n] = tensors[m]
+            slot["labels"].append(label_row)
+            slot["ids"].append(f"{video}[{j}]")
+
+    results = {}
+    for g in groups:
+        n = len(out[g]["ids"])
+        X = {m: clean_nonfinite(out[g]["X"][m][:n], nonfinite, f"the {m} features of {g!r}")
+             for m in modalities}
+        labels = np.asarray(out[g]["labels"], dtype=np.float32).reshape(n, _N_LABEL_COLUMNS)
+        intensities = labels[:, 1:][:, columns]
+        results[g] = Bunch(
+            data=MultimodalData(**X), target=(intensities > 0).astype(np.int64),
+            intensities=intensities, sentiment=labels[:, 0].copy(), ids=out[g]["ids"],
+        )
+    common = dict(emotions=list(names), seq_len=seq_len,
+                  skipped_videos=sorted(all_videos - shared), unassigned_videos=unassigned)
+    if fold_names is None:
+        return DatasetBunch(**results["all"], **common)
+    return DatasetBunch(**results, **common)
