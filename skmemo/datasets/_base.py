@@ -194,6 +194,7 @@ class H5Array:
         self.dataset = dataset
         self.nonfinite = check_nonfinite(nonfinite)
         self.dtype = np.dtype(dtype)
+        self._name = str(getattr(dataset, "name", "?"))
 
     @property
     def shape(self):
@@ -207,12 +208,19 @@ class H5Array:
         return self.shape[0]
 
     def __repr__(self):
-        name = getattr(self.dataset, "name", "?")
-        return f"H5Array({name!r}, shape={self.shape}, nonfinite={self.nonfinite!r})"
+        return f"H5Array({self._name!r}, nonfinite={self.nonfinite!r})"
+
+    def _check_open(self):
+        ident = getattr(self.dataset, "id", None)
+        if ident is not None and not getattr(ident, "valid", True):
+            raise ValueError(
+                f"cannot read HDF5 dataset {self._name!r}: its file is closed (the bunch "
+                "it came from was closed); load the data again"
+            )
 
     def _finish(self, out):
         out = np.asarray(out, dtype=self.dtype)
-        return clean_nonfinite(out, self.nonfinite, f"HDF5 dataset {self.dataset.name!r}")
+        return clean_nonfinite(out, self.nonfinite, f"HDF5 dataset {self._name!r}")
 
     def _read_rows(self, rows):
         """Rows ``rows`` (1-D integer array, any order) of the dataset."""
@@ -233,6 +241,7 @@ class H5Array:
         return out[inverse]
 
     def __getitem__(self, key):
+        self._check_open()
         rest = ()
         if isinstance(key, tuple):
             key, rest = (key[0] if key else slice(None)), key[1:]
@@ -261,6 +270,7 @@ class H5Array:
         return self._finish(out)
 
     def __array__(self, dtype=None, copy=None):
+        self._check_open()
         out = self._finish(self.dataset[()])
         return out if dtype is None else out.astype(dtype, copy=False)
 
