@@ -120,8 +120,11 @@ class EarlyFusionLSTM(nn.Module):
         self.modalities = _check_common(input_dims, n_emotions, padding)
         self.input_dims = {m: int(input_dims[m]) for m in self.modalities}
         self.padding = padding
-        self.encoder = SequenceEncoder(sum(self.input_dims.values()), int(hidden_size),
-                                       num_layers, rnn, dropout, bidirectional)
+        # a ModuleDict like the main model's, so that encoder-wide settings
+        # (e.g. freezing the encoders) reach it
+        self.encoders = nn.ModuleDict({"fused": SequenceEncoder(
+            sum(self.input_dims.values()), int(hidden_size), num_layers, rnn, dropout,
+            bidirectional)})
         self.head = nn.Linear(int(hidden_size), int(n_emotions))
 
     @property
@@ -155,7 +158,7 @@ class EarlyFusionLSTM(nn.Module):
         L = torch.stack(lengths).amax(dim=0)  # (B,)
         if self.padding == "pre":
             x = _left_align(x, L)
-        out = self.encoder(x, L)  # (B, T', H)
+        out = self.encoders["fused"](x, L)  # (B, T', H)
         return self.head(SequenceEncoder.last_step(out, L))  # (B, K)
 
 
