@@ -1,0 +1,361 @@
+"""skmemo's own file format, and pickle/joblib round trips."""
+
+import json
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+import torch.serialization
+from skorch.exceptions import DeviceWarning
+
+from skmemo import MultimodalEmotionClassifier
+from skmemo.datasets import make_emotion_dataset
+from skmemo.exceptions import DataFormatError, NotFittedError
+from skmemo.modules import EmotionEmbeddingModel
+from skmemo.persistence import FORMAT, FORMAT_VERSION, load, save
+
+EMOTIONS = ["happy", "sad", "anger"]
+
+
+def _clf(cls=MultimodalEmotionClassifier, **params):
+    defaults = dict(max_epochs=2, batch_size=32, random_state=0, memory_size=16,
+                    hidden_sizes={"audio": 4, "visual": 4}, validation_fraction=0.2)
+    defaults.update(params)
+    return cls(EMOTIONS, **defaults)
+
+
+def _fit_grown(X, Y, cls=MultimodalEmotionClassifier):
+    """Fitted, then grown by two zero-shot emotions with their own threshold."""
+    clf = _clf(cls, threshold=[0.4, 0.5, 0.6], optimizer=torch.optim.AdamW,
+               optimizer__betas=(0.8, 0.9)).fit(X, Y)
+    return clf.add_emotions(["awe", "calm"], threshold=0.3)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_emotion_dataset(80, emotions=EMOTIONS, seq_len=5, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return _fit_grown(*data)
+
+
+def _assert_same_estimator(a, b, X):
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    assert a.emotions_ == b.emotions_ and a.n_fit_emotions_ == b.n_fit_emotions_
+    assert a.added_thresholds_ == b.added_thresholds_
+    np.testing.assert_array_equal(a.emotion_vectors_, b.emotion_vectors_)
+    np.testing.assert_array_equal(a.pos_weight_, b.pos_weight_)
+    assert a.input_dims_ == b.input_dims_
+    assert len(a.classes_) == len(b.classes_) == len(a.emotions_)
+    for key, value in a.module_.state_dict().items():
+        assert torch.equal(value, b.module_.state_dict()[key]), key
+    sa, sb = a.optimizer_.state_dict(), b.optimizer_.state_dict()
+    assert sa["param_groups"] == sb["param_groups"]
+    assert sa["state"].keys() == sb["state"].keys() and sa["state"]
+    for k in sa["state"]:
+        for name, value in sa["state"][k].items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(sb["state"][k][name]))
+    assert len(a.history_) == len(b.history_)
+    assert a.history_[:, "train_loss"] == b.history_[:, "train_loss"]
+    ma, mb = a.memory_, b.memory_
+    assert (ma is None) == (mb is None)
+    if ma is not None:
+        assert len(ma) == len(mb) > 0 and ma.n_tasks == mb.n_tasks
+        for ta, tb in zip(ma.tasks, mb.tasks):
+            np.testing.assert_array_equal(ta["y"], tb["y"])
+            for key in ta["X"]:
+                np.testing.assert_array_equal(ta["X"][key], tb["X"][key])
+
+
+def test_roundtrip_keeps_everything(fitted, data, tmp_path):
+    X, _ = data
+    path = tmp_path / "model.skmemo"
+    assert fitted.save(path) is None and path.is_file()
+    loaded = load(path)
+    assert type(loaded) is MultimodalEmotionClassifier
+    _assert_same_estimator(fitted, loaded, X)
+    params = loaded.get_params(deep=False)
+    assert params["threshold"] == [0.4, 0.5, 0.6]
+    assert params["optimizer"] is torch.optim.AdamW
+    assert params["optimizer__betas"] == (0.8, 0.9)
+    assert params["hidden_sizes"] == {"audio": 4, "visual": 4}
+    assert params["device"] == "auto" and loaded.device == "cpu"
+    assert loaded.predict(X).shape == (len(X), 5)  # added emotions predicted
+
+
+def test_loaded_estimator_trains_on(fitted, data, tmp_path):
+    X, Y = data
+    save(fitted, tmp_path / "m")
+    loaded = load(tmp_path / "m")
+    Y5 = np.c_[Y, Y[:, :2]]
+    loaded.partial_fit(X, Y5)
+    assert len(loaded.history_) == len(fitted.history_) + 2
+
+
+def test_file_is_plain_data(fitted, tmp_path):
+    save(fitted, tmp_path / "m")
+    payload = torch.load(tmp_path / "m", weights_only=True)
+    assert payload["format"] == FORMAT and payload["format_version"] == FORMAT_VERSION
+    assert payload["fitted"]["emotions"] == EMOTIONS + ["awe", "calm"]
+    params = json.loads(payload["params"])
+    assert params["optimizer"] == {"__class__": "torch.optim.adamw:AdamW"}
+    assert payload["dropped_params"] == [] and payload["memory"] is not None
+    assert all(v.device.type == "cpu" for v in payload["module_state"].values())
+
+
+def test_load_does_not_execute_code(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("code ran while loading",))
+
+    torch.save({"format": FORMAT, "format_version": 1, "x": Payload()}, tmp_path / "evil")
+    with pytest.raises(DataFormatError, match="not an skmemo file.*trust"):
+        load(tmp_path / "evil")
+
+
+def test_load_device(fitted, data, tmp_path):
+    X, _ = data
+    save(fitted, tmp_path / "m")
+    loaded = load(tmp_path / "m", device="cpu")
+    assert loaded.get_params()["device"] == "cpu"
+    assert next(loaded.module_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_saved_cuda_device_loads_on_cpu(fitted, data, tmp_path):
+    """A file saved with ``device="cuda"`` loads on a CPU-only machine.
+
+    Simulated: no GPU was available to write the file, so the saved ``device``
+    parameter is edited to "cuda" in an otherwise genuine file. (Tensors are
+    always stored on the CPU, so the device parameter is the only difference a
+    CUDA machine makes to the file.)
+    """
+    X, _ = data
+    save(fitted, tmp_path / "m")
+    payload = torch.load(tmp_path / "m", weights_only=True)
+    params = json.loads(payload["params"])
+    params["device"] = "cuda"
+    payload["params"] = json.dumps(params)
+    torch.save(payload, tmp_path / "cuda")
+    with pytest.warns(DeviceWarning, match="CUDA is not available"):
+        loaded = load(tmp_path / "cuda")
+    assert loaded.get_params()["device"] == "cpu" and loaded.device == "cpu"
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_load_does_not_touch_global_rng(fitted, tmp_path):
+    save(fitted, tmp_path / "m")
+    torch.manual_seed(5)
+    expected = torch.rand(1)
+    torch.manual_seed(5)
+    load(tmp_path / "m")
+    assert torch.rand(1) == expected
+
+
+def test_word_vector_mapping_is_saved(data, tmp_path):
+    X, Y = data
+    rng = np.random.RandomState(0)
+    source = {w: rng.randn(8) for w in EMOTIONS + ["awe"]}
+    clf = _clf(word_vectors=source, max_epochs=1).fit(X, Y)
+    save(clf, tmp_path / "m")
+    loaded = load(tmp_path / "m")
+    assert set(loaded.word_vectors) == set(source)
+    loaded.add_emotions(["awe"])
+    clf.add_emotions(["awe"])
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+
+
+def test_non_data_parameters_are_dropped_with_a_warning(data, tmp_path):
+    from skorch.callbacks import EpochTimer
+
+    X, Y = data
+    clf = _clf(max_epochs=1, callbacks=[("timer2", EpochTimer())],
+               callbacks__print_log__sink=print).fit(X, Y)
+    with pytest.warns(UserWarning, match="callbacks .*callbacks__print_log__sink"):
+        save(clf, tmp_path / "m")
+    loaded = load(tmp_path / "m")
+    assert loaded.callbacks is None
+    assert "callbacks__print_log__sink" not in loaded.get_params(deep=False)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+class _MyModel(EmotionEmbeddingModel):
+    pass
+
+
+def test_foreign_classes_are_refused(data, tmp_path):
+    X, Y = data
+    clf = _clf(max_epochs=1, module=_MyModel, memory_size=0).fit(X, Y)
+    with pytest.raises(TypeError, match="cannot save parameter.*module.*pickle"):
+        save(clf, tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def test_save_errors(fitted, tmp_path):
+    with pytest.raises(NotFittedError, match="before save"):
+        save(_clf(), tmp_path / "m")
+    with pytest.raises(TypeError, match="MultimodalEmotionClassifier"):
+        save(object(), tmp_path / "m")
+
+    class Sub(MultimodalEmotionClassifier):
+        pass
+
+    sub = pickle.loads(pickle.dumps(fitted))
+    sub.__class__ = Sub
+    with pytest.raises(TypeError, match="got Sub"):
+        save(sub, tmp_path / "m")
+
+
+def test_memory_state_must_be_plain(fitted, tmp_path, monkeypatch):
+    clf = pickle.loads(pickle.dumps(fitted))
+    monkeypatch.setattr(type(clf.memory_), "to_state",
+                        lambda self: {"tasks": [np.zeros(3)]})
+    with pytest.raises(TypeError, match=r"\['memory'\]\['tasks'\]\[0\] holds a ndarray"):
+        save(clf, tmp_path / "m")
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
+def test_load_errors(fitted, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no skmemo file"):
+        load(tmp_path / "missing")
+    (tmp_path / "text").write_text("hello")
+    with pytest.raises(DataFormatError, match="not an skmemo file"):
+        load(tmp_path / "text")
+    joblib.dump(fitted, tmp_path / "pickled")
+    with pytest.raises(DataFormatError, match="joblib.load only on files .* trust"):
+        load(tmp_path / "pickled")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other")
+    with pytest.raises(DataFormatError, match="no 'format'"):
+        load(tmp_path / "other")
+    save(fitted, tmp_path / "m")
+    payload = torch.load(tmp_path / "m", weights_only=True)
+    payload["format_version"] = FORMAT_VERSION + 1
+    torch.save(payload, tmp_path / "newer")
+    with pytest.raises(DataFormatError, match="newer skmemo.*upgrade"):
+        load(tmp_path / "newer")
+    del payload["fitted"]
+    payload["format_version"] = FORMAT_VERSION
+    torch.save(payload, tmp_path / "broken")
+    with pytest.raises(DataFormatError, match="damaged"):
+        load(tmp_path / "broken")
+
+
+# ----------------------------------------------------------------------
+# pickle and joblib (trusted files only: they run code when loaded)
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_pickle_and_joblib_keep_everything(fitted, data, tmp_path, dump):
+    X, _ = data
+    if dump == "pickle":
+        loaded = pickle.loads(pickle.dumps(fitted))
+    else:
+        joblib.dump(fitted, tmp_path / "m.joblib")
+        loaded = joblib.load(tmp_path / "m.joblib")
+    _assert_same_estimator(fitted, loaded, X)
+    assert loaded.get_params()["device"] == "auto"
+    assert loaded.get_params()["optimizer__betas"] == (0.8, 0.9)
+
+
+def _cuda_made_pickle(clf, monkeypatch):
+    """Pickle ``clf`` as a CUDA machine would, on a machine without CUDA.
+
+    Simulated, as no GPU is available to make a real one: while pickling,
+    torch's ``location_tag`` reports every CPU storage as "cuda:0" (so the
+    bytes record CUDA storages exactly as a CUDA-made pickle does, and torch
+    refuses to load them without a ``map_location``), and the estimator state
+    records ``device="cuda"`` as ``__getstate__`` does for a model on CUDA.
+    """
+    real_tag = torch.serialization.location_tag
+    real_getstate = MultimodalEmotionClassifier.__getstate__
+
+    def cuda_tag(storage):
+        tag = real_tag(storage)
+        return "cuda:0" if tag == "cpu" else tag
+
+    def getstate(self):
+        state = real_getstate(self)
+        state["device"] = "cuda"
+        return state
+
+    with monkeypatch.context() as m:
+        m.setattr(torch.serialization, "location_tag", cuda_tag)
+        m.setattr(MultimodalEmotionClassifier, "__getstate__", getstate)
+        return pickle.dumps(clf)
+
+
+class _CudaSafeClassifier(MultimodalEmotionClassifier):
+    """The estimator with the proposed fix: callbacks are pickled as CUDA-dependent.
+
+    skorch's ``LRScheduler`` callback keeps the torch scheduler, which references
+    the optimizer and so its state tensors; outside ``cuda_dependent_attributes_``
+    they are unpickled by plain pickle, which refuses CUDA storages on a CPU-only
+    machine before skorch can map them (skorch issue #1096).
+    """
+
+    cuda_dependent_attributes_ = (
+        MultimodalEmotionClassifier.cuda_dependent_attributes_ + ["callbacks_", "grad_scaler_"]
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted_cuda_safe(data):
+    return _fit_grown(*data, cls=_CudaSafeClassifier)
+
+
+_CUDA_PICKLES_LOAD_ON_CPU = "callbacks_" in MultimodalEmotionClassifier.cuda_dependent_attributes_
+
+
+def _check_cuda_made_pickle_loads_on_cpu(fitted, X, monkeypatch, requested):
+    clf = pickle.loads(pickle.dumps(fitted))
+    clf.set_params(device=requested)
+    blob = _cuda_made_pickle(clf, monkeypatch)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = pickle.loads(blob)
+    assert any(issubclass(w.category, DeviceWarning)
+               and "no CUDA devices are available" in str(w.message) for w in caught)
+    assert str(loaded.device) == "cpu"
+    assert next(loaded.module_.parameters()).device.type == "cpu"
+    # "auto" stays "auto" (it resolves to the CPU here); "cuda" becomes the CPU
+    assert str(loaded.get_params()["device"]) == ("auto" if requested == "auto" else "cpu")
+    _assert_same_estimator(fitted, loaded, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert loaded.predict(X).shape == (len(X), 5)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+@pytest.mark.xfail(
+    not _CUDA_PICKLES_LOAD_ON_CPU, raises=RuntimeError, strict=True,
+    reason="the LRScheduler callback pickles CUDA optimizer state outside skorch's "
+           "cuda_dependent_attributes_; fixed by adding 'callbacks_' to them",
+)
+@pytest.mark.parametrize("requested", ["auto", "cuda"])
+def test_cuda_made_pickle_loads_on_cpu(fitted, data, monkeypatch, requested):
+    _check_cuda_made_pickle_loads_on_cpu(fitted, data[0], monkeypatch, requested)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+@pytest.mark.parametrize("requested", ["auto", "cuda"])
+def test_cuda_made_pickle_loads_on_cpu_with_callbacks_cuda_dependent(
+        fitted_cuda_safe, data, monkeypatch, requested):
+    _check_cuda_made_pickle_loads_on_cpu(fitted_cuda_safe, data[0], monkeypatch, requested)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_simulated_cuda_pickle_really_holds_cuda_storages(fitted, monkeypatch):
+    """Guard for the simulation: without skorch's map_location, torch refuses it."""
+    real_tag = torch.serialization.location_tag
+    with monkeypatch.context() as m:
+        m.setattr(torch.serialization, "location_tag",
+                  lambda s: "cuda:0" if real_tag(s) == "cpu" else real_tag(s))
+        inner = MultimodalEmotionClassifier.__getstate__(fitted)
+    with pytest.raises(RuntimeError, match="CUDA device"):
+        pickle.loads(inner["__cuda_dependent_attributes__"])
