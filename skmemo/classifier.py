@@ -30,8 +30,10 @@ from skorch.dataset import Dataset, ValidSplit
 from .continual import ContinualMixin
 from .data import MODALITIES, check_X, check_y
 from .exceptions import NotFittedError
+from .losses import swfc_loss
 from .metrics import weighted_accuracy_score
 from .modules import EmotionEmbeddingModel
+from .pretraining import contrastive_pretrain
 from .vectors import emotion_vectors, parse_emotion
 
 __all__ = ["MultimodalEmotionClassifier", "MultimodalDataset"]
@@ -134,6 +136,12 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         Dropout between recurrent layers.
     padding : {"pre", "post"}, default="pre"
         Where zero padding sits when ``X`` carries no ``<modality>_lengths``.
+    fusion : {"weighted", "cross_attention"}, default="weighted"
+        "weighted": the paper's learned weighted sum of modality scores.
+        "cross_attention": MultiEMO-style bidirectional cross-modal attention
+        enriches every modality's sequence with the others before the scoring
+        (zero-shot still works); set its size with ``module__attention_dim``
+        (64), ``module__attention_layers`` (2), ``module__attention_heads`` (4).
     threshold : float or array-like of shape (K,), default=0.5
         ``predict`` returns ``predict_proba > threshold``.
     class_weight : {"balanced", None}, default="balanced"
@@ -158,6 +166,22 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
     memory_size : int, default=256
         Number of training samples kept as episodic memory for continual
         learning (:meth:`partial_fit_gem`); 0 keeps none.
+    swfc_weight : float, default=0.0
+        Weight of the auxiliary sample-weighted focal contrastive loss
+        (:func:`skmemo.losses.swfc_loss`) added to the BCE loss; 0 disables it.
+    swfc_temperature, swfc_gamma, swfc_alpha : float, default=0.8, 2.4, 1.1
+        Its temperature, focal exponent and class-weight exponent.
+    pretrain_epochs : int, default=0
+        Epochs of unsupervised modality-pairwise contrastive pre-training of the
+        encoders (:mod:`skmemo.pretraining`) before supervised training, on the
+        training inputs plus ``pretrain_X``. Needs two or more modalities.
+    pretrain_temperature : float, default=0.07
+    pretrain_X : mapping or None, default=None
+        Extra unlabelled inputs for pre-training (same modalities and feature
+        sizes). Test inputs are never used unless you put them here.
+    freeze_encoders : bool, default=False
+        Train only the emotion scoring (mappings, projection, fusion, attention)
+        and keep the encoders fixed: with pre-training, the paper's linear probe.
     precision : {"32", "bf16", "fp16"}, default="32"
         "bf16" / "fp16" run the forward pass under ``torch.autocast``
         (mixed precision; fp16 with a gradient scaler on CUDA). Intended for
@@ -212,6 +236,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         num_layers=2,
         dropout=0.15,
         padding="pre",
+        fusion="weighted",
         threshold=0.5,
         class_weight="balanced",
         lr=1e-3,
@@ -223,6 +248,14 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         lr_patience=5,
         predict_batch_size=None,
         memory_size=256,
+        swfc_weight=0.0,
+        swfc_temperature=0.8,
+        swfc_gamma=2.4,
+        swfc_alpha=1.1,
+        pretrain_epochs=0,
+        pretrain_temperature=0.07,
+        pretrain_X=None,
+        freeze_encoders=False,
         precision="32",
         random_state=None,
         device="auto",
@@ -248,6 +281,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         self.num_layers = num_layers
         self.dropout = dropout
         self.padding = padding
+        self.fusion = fusion
         self.threshold = threshold
         self.class_weight = class_weight
         self.gradient_clip = gradient_clip
@@ -256,6 +290,14 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         self.lr_patience = lr_patience
         self.predict_batch_size = predict_batch_size
         self.memory_size = memory_size
+        self.swfc_weight = swfc_weight
+        self.swfc_temperature = swfc_temperature
+        self.swfc_gamma = swfc_gamma
+        self.swfc_alpha = swfc_alpha
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_temperature = pretrain_temperature
+        self.pretrain_X = pretrain_X
+        self.freeze_encoders = freeze_encoders
         self.precision = precision
         self.random_state = random_state
 
@@ -470,9 +512,45 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
             "dropout": self.dropout,
             "padding": self.padding,
         }
+        if self.fusion != "weighted":
+            kwargs["fusion"] = self.fusion
         kwargs.update(self.get_params_for("module"))
         self.module_ = self.module(**kwargs)
         return self
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        module = self.module_
+        z = getattr(module, "last_representation", None)
+        if training and self.swfc_weight and z is not None:
+            module.last_representation = None
+            y_true = torch.as_tensor(y_true, device=z.device)
+            loss = loss + self.swfc_weight * swfc_loss(
+                z, y_true, temperature=self.swfc_temperature, gamma=self.swfc_gamma,
+                alpha=self.swfc_alpha)
+        return loss
+
+    def _prepare_training(self, X):
+        """Settings of the module that follow parameters changed after init."""
+        if hasattr(self.module_, "keep_representation"):
+            self.module_.keep_representation = bool(self.swfc_weight)
+        for p in self.module_.encoders.parameters():
+            p.requires_grad_(not self.freeze_encoders)
+
+    def _pretrain(self, X):
+        if self.pretrain_X is not None:
+            extra = check_X(self.pretrain_X, fitted=self.input_dims_)
+            if set(extra) != set(X):
+                raise ValueError(
+                    f"pretrain_X must hold the same keys as X ({sorted(X)}); got "
+                    f"{sorted(extra)}")
+            X = {k: np.concatenate([np.asarray(X[k]), np.asarray(extra[k])]) for k in X}
+        dataset = self.get_dataset(X)
+        self.pretrain_history_ = contrastive_pretrain(
+            self.module_, lambda: self.get_iterator(dataset, training=True),
+            epochs=self.pretrain_epochs, lr=self.lr,
+            temperature=self.pretrain_temperature, device=self.device,
+        )
 
     def initialize_criterion(self):
         super().initialize_criterion()
@@ -504,6 +582,11 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
             raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
         if self.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be 'lstm' or 'gru', got {self.rnn!r}")
+        if self.fusion not in ("weighted", "cross_attention"):
+            raise ValueError(
+                f"fusion must be 'weighted' or 'cross_attention', got {self.fusion!r}")
+        if self.pretrain_epochs < 0 or self.swfc_weight < 0:
+            raise ValueError("pretrain_epochs and swfc_weight must be >= 0")
         if self.precision not in _PRECISIONS:
             raise ValueError(
                 f"precision must be one of {sorted(_PRECISIONS)}, got {self.precision!r}"
@@ -617,6 +700,9 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         self.pos_weight_ = self._compute_pos_weight(y)
         with self._rng():
             self.initialize()
+            if self.pretrain_epochs:
+                self._pretrain(X)
+            self._prepare_training(X)
             NeuralNet.partial_fit(self, X, y, **fit_params)
         self._after_fit(X, y)
         return self
@@ -635,6 +721,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         y = check_y(y, n_samples=len(X), n_emotions=len(self.emotions_))
         self.pos_weight_ = self._compute_pos_weight(y)
         self._set_pos_weight(self.pos_weight_)
+        self._prepare_training(X)
         with self._rng(offset=len(self.history_)):
             NeuralNet.partial_fit(self, X, y, **fit_params)
         return self

@@ -23,8 +23,11 @@ new emotion is added by appending its word vector (zero-shot).
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .fusion import CrossModalEncoder
 
 __all__ = [
     "MODALITIES",
@@ -152,10 +155,19 @@ class EmotionEmbeddingModel(nn.Module):
     bidirectional : bool, default=True
     padding : {"pre", "post"}, default="pre"
         Where zero padding sits when lengths are not given explicitly.
+    fusion : {"weighted", "cross_attention"}, default="weighted"
+        "cross_attention" enriches every modality's encoded sequence with the
+        others through :class:`skmemo.fusion.CrossModalEncoder` before the
+        per-modality scoring (MultiEMO-style); the scores are then fused by the
+        learned weights as usual.
+    attention_dim, attention_layers, attention_heads : int, default=64, 2, 4
+        Width, depth and heads of the cross-modal attention.
     """
 
     def __init__(self, emotion_vectors, input_dims, hidden_sizes=None, num_layers=2,
-                 rnn="lstm", dropout=0.15, bidirectional=True, padding="pre"):
+                 rnn="lstm", dropout=0.15, bidirectional=True, padding="pre",
+                 fusion="weighted", attention_dim=64, attention_layers=2,
+                 attention_heads=4):
         super().__init__()
         emotion_vectors = torch.as_tensor(emotion_vectors, dtype=torch.float32)
         if emotion_vectors.ndim != 2:
@@ -168,6 +180,9 @@ class EmotionEmbeddingModel(nn.Module):
             )
         if padding not in ("pre", "post"):
             raise ValueError(f"padding must be 'pre' or 'post', got {padding!r}")
+        if fusion not in ("weighted", "cross_attention"):
+            raise ValueError(
+                f"fusion must be 'weighted' or 'cross_attention', got {fusion!r}")
         self.modalities = tuple(m for m in MODALITIES if m in input_dims)
         self.padding = padding
         d = emotion_vectors.shape[1]
@@ -193,6 +208,15 @@ class EmotionEmbeddingModel(nn.Module):
             if "text" in self.modalities and self.hidden_sizes["text"] != d else None
         )
         self.fusion_weights = nn.Parameter(torch.full((len(MODALITIES),), 1 / 3))
+        self.cross_modal = None
+        if fusion == "cross_attention":
+            if len(self.modalities) < 2:
+                raise ValueError("fusion='cross_attention' needs at least two modalities")
+            self.cross_modal = CrossModalEncoder(
+                self.hidden_sizes, attention_dim, attention_layers, attention_heads)
+        # set by the estimator when an auxiliary loss needs the representation
+        self.keep_representation = False
+        self.last_representation = None
 
     @property
     def n_emotions(self):
@@ -236,10 +260,19 @@ class EmotionEmbeddingModel(nn.Module):
             encoded[m] = (self.encoders[m](x, L), L)
         return encoded
 
-    def encode(self, inputs, lengths=None):
-        """Sequence vectors r_m: {m: (B, H_m)} (text projected to d if needed)."""
+    def encode(self, inputs, lengths=None, cross_modal=True):
+        """Sequence vectors r_m: {m: (B, H_m)} (text projected to d if needed).
+
+        ``cross_modal=False`` skips the cross-modal attention (used by
+        unimodal contrastive pre-training).
+        """
+        encoded = self.encode_sequences(inputs, lengths)
+        if self.cross_modal is not None and cross_modal:
+            seqs = self.cross_modal({m: o for m, (o, _) in encoded.items()},
+                                    {m: L for m, (_, L) in encoded.items()})
+            encoded = {m: (seqs[m], L) for m, (_, L) in encoded.items()}
         reps = {}
-        for m, (out, L) in self.encode_sequences(inputs, lengths).items():
+        for m, (out, L) in encoded.items():
             r = SequenceEncoder.last_step(out, L)  # (B, H_m)
             if m == "text" and self.text_projection is not None:
                 r = self.text_projection(r)  # (B, d)
@@ -268,4 +301,9 @@ class EmotionEmbeddingModel(nn.Module):
         inputs = {"text": text, "audio": audio, "visual": visual}
         lengths = {m: L for m, L in zip(MODALITIES, (text_lengths, audio_lengths,
                                                      visual_lengths)) if L is not None}
-        return self.fuse(self.scores(self.encode(inputs, lengths)))  # (B, K)
+        reps = self.encode(inputs, lengths)
+        if self.keep_representation and self.training:
+            # (B, sum H_m): the joint representation an auxiliary loss reads
+            self.last_representation = torch.cat(
+                [F.normalize(reps[m], dim=1) for m in self.modalities if m in reps], dim=1)
+        return self.fuse(self.scores(reps))  # (B, K)

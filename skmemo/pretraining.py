@@ -1,0 +1,89 @@
+"""Modality-pairwise unsupervised contrastive pre-training of the encoders.
+
+After "Multimodal Emotion Recognition with Modality-Pairwise Unsupervised
+Contrastive Loss" (Franceschini, Fini, Beyan, Conti, Arrigoni, Ricci; ICPR 2022,
+https://arxiv.org/abs/2207.11482): every modality's encoder gets a projection
+head; for every ordered pair of modalities an InfoNCE loss pulls together the
+two views of the same sample and pushes apart the other samples of the batch.
+No labels are used. The heads are dropped afterwards; the estimator then trains
+its emotion scoring on the labelled data, starting from the pre-trained
+encoders (or with them frozen: a linear probe).
+
+Unlike the reference code, nothing here ever sees test inputs unless the user
+passes them on purpose: the estimator pre-trains on its training inputs plus
+the optional ``pretrain_X``.
+"""
+
+import torch
+from torch import nn
+
+from .data import MODALITIES
+from .losses import pairwise_infonce_loss
+
+__all__ = ["contrastive_pretrain"]
+
+
+def contrastive_pretrain(module, batches, *, epochs, lr=1e-3, temperature=0.07,
+                         projection_dim=64, device="cpu"):
+    """Pre-train ``module``'s encoders with the pairwise InfoNCE loss.
+
+    Parameters
+    ----------
+    module : EmotionEmbeddingModel
+        Its encoders (and text projection) are trained in place; cross-modal
+        attention, mappings and fusion weights are left untouched.
+    batches : callable
+        Returns a fresh iterable of ``(X_batch, _)`` per epoch, where
+        ``X_batch`` maps modality names (and optional ``<m>_lengths``) to tensors.
+    epochs : int
+    lr : float, default=1e-3
+    temperature : float, default=0.07
+    projection_dim : int, default=64
+        Output size of the projection heads (two-layer MLPs, discarded).
+    device : str or torch.device, default="cpu"
+
+    Returns
+    -------
+    list of float
+        Mean loss per epoch.
+    """
+    if len(module.modalities) < 2:
+        raise ValueError(
+            "contrastive pre-training pairs modalities: fit with at least two of "
+            f"{list(MODALITIES)} (got {list(module.modalities)})"
+        )
+    sizes = dict(module.hidden_sizes)
+    if module.text_projection is not None:
+        sizes["text"] = module.text_projection.out_features
+    heads = nn.ModuleDict({
+        m: nn.Sequential(nn.Linear(h, projection_dim), nn.ReLU(),
+                         nn.Linear(projection_dim, projection_dim))
+        for m, h in sizes.items()
+    }).to(device)
+    params = list(module.encoders.parameters()) + list(heads.parameters())
+    if module.text_projection is not None:
+        params += list(module.text_projection.parameters())
+    optimizer = torch.optim.Adam(params, lr=lr)
+
+    was_training = module.training
+    module.train()
+    history = []
+    for _ in range(epochs):
+        total, count = 0.0, 0
+        for Xb, _ in batches():
+            Xb = {k: v.to(device) for k, v in Xb.items()}
+            inputs = {m: Xb[m] for m in MODALITIES if m in Xb}
+            lengths = {m: Xb[m + "_lengths"] for m in inputs if m + "_lengths" in Xb}
+            if next(iter(inputs.values())).shape[0] < 2:
+                continue  # InfoNCE needs at least one negative
+            reps = module.encode(inputs, lengths, cross_modal=False)
+            loss = pairwise_infonce_loss({m: heads[m](r) for m, r in reps.items()},
+                                         temperature=temperature)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+            count += 1
+        history.append(total / max(count, 1))
+    module.train(was_training)
+    return history
