@@ -298,7 +298,7 @@ def save(clf, path):
     ...                                   random_state=0).fit(X, Y)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.skmemo")
     >>> save(clf, path)
-    >>> (load(path).predict_proba(X) == clf.predict_proba(X)).all()
+    >>> bool((load(path).predict_proba(X) == clf.predict_proba(X)).all())
     True
     """
     if type(clf) is not MultimodalEmotionClassifier:
