@@ -18,7 +18,8 @@ key                    content
 ``word_vectors``       None, or ``{"words": [...], "vectors": Tensor}`` when the
                        ``word_vectors`` parameter is a mapping
 ``fitted``             ``emotions_``, ``n_fit_emotions_``, ``emotion_vectors_``,
-                       ``input_dims_``, ``added_thresholds_``, ``pos_weight_``
+                       ``input_dims_``, ``added_thresholds_``, ``pos_weight_``,
+                       ``classes_``
 ``module_state``       ``module_.state_dict()`` (CPU tensors)
 ``optimizer_state``    ``optimizer_.state_dict()`` (CPU tensors)
 ``history``            JSON string of ``history_``, or None
@@ -331,6 +332,9 @@ def save(clf, path):
                                                           dtype=np.float32)),
             "input_dims": {str(m): int(d) for m, d in clf.input_dims_.items()},
             "added_thresholds": [float(t) for t in clf.added_thresholds_],
+            # as the estimator holds it: a list of per-emotion arrays or one array
+            "classes": torch.as_tensor(np.asarray([np.asarray(c) for c in clf.classes_])),
+            "classes_is_list": isinstance(clf.classes_, list),
             "pos_weight": None if pos_weight is None else torch.as_tensor(
                 np.asarray(pos_weight, dtype=np.float32)),
         },
@@ -447,7 +451,8 @@ def load(path, *, device=None):
     clf.emotion_vectors_ = fitted["emotion_vectors"].numpy().astype(np.float32)
     clf.input_dims_ = {m: int(d) for m, d in fitted["input_dims"].items()}
     clf.added_thresholds_ = [float(t) for t in fitted["added_thresholds"]]
-    clf.classes_ = [np.array([0, 1])] * len(emotions)
+    classes = fitted["classes"].numpy()
+    clf.classes_ = list(classes) if fitted["classes_is_list"] else classes
     pw = fitted["pos_weight"]
     clf.pos_weight_ = None if pw is None else pw.numpy().astype(np.float32)
     with torch.random.fork_rng(devices=[]):  # initialisation must not move the global RNG
