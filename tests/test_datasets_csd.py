@@ -212,3 +212,19 @@ def test_align_csd_validates_arguments():
         align_csd({"w": words}, "w", impute="mean")
     with pytest.raises(TypeError, match="mapping video"):
         align_csd({"w": words, "a": [1, 2]}, "w")
+
+
+def test_align_csd_handles_nested_intervals_and_mean_matches_rows():
+    words = {"v": _seq([[3.5, 5], [0, 1]], [[1], [2]])}
+    # a long row covering the others: the candidate search must not skip it
+    audio = {"v": _seq([[0, 10], [1, 2], [3, 4]], [[1, 0], [5, 5], [3, 2]])}
+    out = align_csd({"w": words, "a": audio}, "w")
+    np.testing.assert_array_equal(out["a"]["v[0]"]["features"], [[1, 0], [3, 2]])
+    np.testing.assert_allclose(out["a"]["v[0]"]["intervals"], [[3.5, 5], [3.5, 4]])
+    np.testing.assert_array_equal(out["a"]["v[1]"]["features"], [[1, 0]])
+    mean = align_csd({"w": words, "a": audio}, "w", collapse="mean")
+    for key, entry in out["a"].items():
+        np.testing.assert_allclose(mean["a"][key]["features"],
+                                   entry["features"].mean(axis=0, keepdims=True))
+        np.testing.assert_allclose(mean["a"][key]["intervals"],
+                                   [[entry["intervals"].min(), entry["intervals"].max()]])

@@ -193,6 +193,78 @@ def sort_rows(intervals, features):
     return intervals[order], np.asarray(features)[order]
 
 
+def overlap_pairs(ref_intervals, intervals, *, epsilon=EPSILON):
+    """Every (reference interval, row) pair that overlaps, the SDK's way.
+
+    A row overlaps reference interval ``[r0, r1]`` when its clipped interval
+    ``[max(s0, r0), min(s1, r1)]`` is longer than ``epsilon``; reference
+    intervals shorter than ``epsilon`` overlap nothing.
+
+    Parameters
+    ----------
+    ref_intervals : ndarray of shape (n_ref, 2)
+    intervals : ndarray of shape (n, 2)
+        Sorted by start time (see :func:`sort_rows`).
+    epsilon : float, default=1e-5
+
+    Returns
+    -------
+    ref_idx, row_idx : ndarray of int
+        The pairs, ordered by reference interval, then by row.
+    clipped : ndarray of shape (n_pairs, 2)
+        The rows' intervals clipped to their reference interval.
+    """
+    ref = np.asarray(ref_intervals, dtype=np.float64).reshape(-1, 2)
+    starts, ends = intervals[:, 0], intervals[:, 1]
+    r0, r1 = ref[:, 0], ref[:, 1]
+    if len(starts) == 0 or len(ref) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros((0, 2))
+    # candidates of interval i: rows lo[i] <= j < hi[i]; rows before lo end
+    # before r0 (running max of the ends), rows from hi on start after r1
+    reach = np.maximum.accumulate(ends)
+    lo = np.searchsorted(reach, r0 - epsilon, side="right")
+    hi = np.searchsorted(starts, r1 + epsilon, side="left")
+    counts = np.where(np.abs(r0 - r1) >= epsilon, np.maximum(hi - lo, 0), 0)
+    ref_idx = np.repeat(np.arange(len(ref)), counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    row_idx = np.repeat(lo, counts) + (np.arange(len(ref_idx)) - first)
+    clipped = np.stack([np.maximum(starts[row_idx], r0[ref_idx]),
+                        np.minimum(ends[row_idx], r1[ref_idx])], axis=1)
+    keep = (ends[row_idx] > r0[ref_idx] - epsilon) & (
+        np.abs(clipped[:, 0] - clipped[:, 1]) > epsilon)
+    return ref_idx[keep], row_idx[keep], clipped[keep]
+
+
+def align_mean(ref_intervals, intervals, features, *, epsilon=EPSILON):
+    """Average the rows overlapping each reference interval (vectorised).
+
+    Returns
+    -------
+    found : ndarray of bool, shape (n_ref,)
+        Whether any row overlaps the interval.
+    means : ndarray of shape (n_ref, dims)
+        Mean of the overlapping rows (0 where none).
+    spans : ndarray of shape (n_ref, 2)
+        ``[min start, max end]`` of the clipped rows (the reference interval
+        where none).
+    """
+    ref = np.asarray(ref_intervals, dtype=np.float64).reshape(-1, 2)
+    features = np.asarray(features, dtype=np.float64)
+    ref_idx, row_idx, clipped = overlap_pairs(ref, intervals, epsilon=epsilon)
+    means = np.zeros((len(ref),) + features.shape[1:])
+    spans = ref.copy()
+    found = np.zeros(len(ref), dtype=bool)
+    if len(ref_idx):
+        groups, first, counts = np.unique(ref_idx, return_index=True, return_counts=True)
+        found[groups] = True
+        sums = np.add.reduceat(features[row_idx], first, axis=0)
+        means[groups] = sums / counts.reshape((-1,) + (1,) * (features.ndim - 1))
+        spans[groups, 0] = np.minimum.reduceat(clipped[:, 0], first)
+        spans[groups, 1] = np.maximum.reduceat(clipped[:, 1], first)
+    return found, means, spans
+
+
 def align_rows(ref_intervals, intervals, features, *, collapse=None, epsilon=EPSILON):
     """Align one video's rows to reference intervals.
 
@@ -213,30 +285,16 @@ def align_rows(ref_intervals, intervals, features, *, collapse=None, epsilon=EPS
         overlap it (clipped to it), or None when the reference interval is
         shorter than ``epsilon`` or nothing overlaps it.
     """
-    ref_intervals = np.asarray(ref_intervals, dtype=np.float64)
-    starts, ends = intervals[:, 0], intervals[:, 1]
-    reach = np.maximum.accumulate(ends) if len(ends) else ends  # running max of ends
-    out = []
-    for r0, r1 in ref_intervals:
-        if abs(r0 - r1) < epsilon:
-            out.append(None)
-            continue
-        # candidates: start < r1 + eps (prefix, starts sorted) and end > r0 - eps
-        lo = int(np.searchsorted(reach, r0 - epsilon, side="right"))
-        hi = int(np.searchsorted(starts, r1 + epsilon, side="left"))
-        idx = np.arange(lo, max(lo, hi))
-        idx = idx[ends[idx] > r0 - epsilon]
-        clipped = np.stack([np.maximum(starts[idx], r0), np.minimum(ends[idx], r1)], axis=1)
-        keep = np.abs(clipped[:, 0] - clipped[:, 1]) > epsilon
-        if not keep.any():
-            out.append(None)
-            continue
-        clipped, rows = clipped[keep], features[idx[keep]]
-        if collapse == "mean":
-            clipped = np.array([[clipped.min(), clipped.max()]])
-            rows = rows.mean(axis=0, keepdims=True)
-        out.append((clipped, rows))
-    return out
+    if collapse == "mean":
+        found, means, spans = align_mean(ref_intervals, intervals, features, epsilon=epsilon)
+        return [(spans[i:i + 1], means[i:i + 1]) if found[i] else None
+                for i in range(len(found))]
+    ref_idx, row_idx, clipped = overlap_pairs(ref_intervals, intervals, epsilon=epsilon)
+    n_ref = len(np.asarray(ref_intervals).reshape(-1, 2))
+    bounds = np.searchsorted(ref_idx, np.arange(n_ref + 1))
+    features = np.asarray(features)
+    return [(clipped[a:b], features[row_idx[a:b]]) if b > a else None
+            for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _sequence_data(sequence, name):

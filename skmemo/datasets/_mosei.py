@@ -32,7 +32,7 @@ from ._base import (
     clean_nonfinite,
     select_emotions,
 )
-from ._csd import EPSILON, align_rows, load_csd, sort_rows
+from ._csd import EPSILON, align_mean, align_rows, load_csd, sort_rows
 
 __all__ = ["load_cmu_mosei", "MOSEI_FILES"]
 
@@ -133,25 +133,14 @@ def _pad_last(rows, seq_len, dims):
     return out
 
 
-def _word_aligned(words, seq, dims, epsilon):
+def _word_aligned(w_int, seq, epsilon):
     """Stage 1: one (averaged) row of ``seq`` per word; zeros when none overlaps."""
-    w_int, _ = words
     intervals, features = sort_rows(seq["intervals"][()], seq["features"][()])
-    rows = align_rows(w_int, intervals, features.astype(np.float64), collapse="mean",
-                      epsilon=epsilon)
-    out_int, out_feat = [], []
-    for i, found in enumerate(rows):
-        if abs(w_int[i, 0] - w_int[i, 1]) < epsilon:
-            continue  # the SDK skips zero-length reference intervals
-        if found is None:
-            out_int.append(w_int[i:i + 1])
-            out_feat.append(np.zeros((1, dims)))
-        else:
-            out_int.append(found[0])
-            out_feat.append(found[1])
-    if not out_int:
-        return np.zeros((0, 2)), np.zeros((0, dims))
-    return sort_rows(np.concatenate(out_int), np.concatenate(out_feat))
+    found, means, spans = align_mean(w_int, intervals, features.reshape(len(features), -1),
+                                     epsilon=epsilon)
+    ok = np.abs(w_int[:, 0] - w_int[:, 1]) >= epsilon  # the SDK skips zero-length words
+    # a word without rows keeps its interval and gets zeros (align_mean's defaults)
+    return sort_rows(spans[ok], means[ok])
 
 
 def _video_segments(video, csds, modalities, dims, seq_len, epsilon):
@@ -160,13 +149,12 @@ def _video_segments(video, csds, modalities, dims, seq_len, epsilon):
     w_int = np.asarray(text["intervals"][()], dtype=np.float64)
     w_feat = np.asarray(text["features"][()], dtype=np.float64)
     ok = np.abs(w_int[:, 0] - w_int[:, 1]) >= epsilon
-    words = (w_int, w_feat)
     stage1 = {}
     for m in modalities:
         if m == "text":
             stage1[m] = sort_rows(w_int[ok], w_feat[ok])
         else:
-            stage1[m] = _word_aligned(words, csds[m]["data"][video], dims[m], epsilon)
+            stage1[m] = _word_aligned(w_int, csds[m]["data"][video], epsilon)
     labels = csds["labels"]["data"][video]
     l_int = np.asarray(labels["intervals"][()], dtype=np.float64)
     l_feat = np.asarray(labels["features"][()], dtype=np.float64).reshape(len(l_int), -1)
