@@ -3,14 +3,19 @@
 Whatever hypothesis draws, ``fit`` and ``predict`` either succeed with
 well-formed output or fail with one of the documented exceptions, leaving no
 fitted attribute behind; zero padding never changes a prediction; weighted
-accuracy is balanced accuracy. Models are tiny (hidden size 4, one epoch) and
+accuracy is balanced accuracy. A hand-picked list of unusual but valid inputs
+(pandas nullable labels, sparse labels, torch float64, lengths as lists...)
+must give well-formed output too. Models are tiny (hidden size 4, one epoch) and
 examples few, so the file runs in seconds.
 """
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.sparse
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +23,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import balanced_accuracy_score
 
 from skmemo import MODALITIES, MultimodalData, MultimodalEmotionClassifier
+from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import SkmemoError
 from skmemo.metrics import weighted_accuracy_score
 
@@ -110,6 +116,73 @@ def test_fit_predict_is_well_formed_or_fails_cleanly(problem):
     pred = clf.predict(X)
     assert pred.shape == (n, K) and set(np.unique(pred)) <= {0, 1}
     assert np.isfinite(clf.decision_function(X)).all()
+
+
+# ----------------------------------------------------------------------
+# inputs that look odd but are accepted (hand-picked examples)
+# ----------------------------------------------------------------------
+EMOTIONS = WORDS[:3]
+N, T = 24, 5
+
+
+@pytest.fixture(scope="module")
+def d():
+    X, Y = make_emotion_dataset(N, emotions=EMOTIONS, seq_len=T, random_state=0)
+    return SimpleNamespace(X=MultimodalData(text=X["text"], audio=X["audio"]), Y=Y.astype(int))
+
+
+ACCEPTED = [
+    ("y-list-of-lists", lambda d: (d.X, d.Y.tolist())),
+    ("y-bool", lambda d: (d.X, d.Y.astype(bool))),
+    ("y-pandas-nullable-int", lambda d: (d.X, pd.DataFrame(d.Y, dtype="Int64"))),
+    ("y-pandas-boolean", lambda d: (d.X, pd.DataFrame(d.Y.astype(bool), dtype="boolean"))),
+    ("y-pandas-category", lambda d: (d.X, pd.DataFrame(d.Y).astype("category"))),
+    ("y-torch", lambda d: (d.X, torch.as_tensor(d.Y))),
+    ("y-sparse", lambda d: (d.X, scipy.sparse.csr_matrix(d.Y))),
+    ("X-lists-of-ints", lambda d: ({"audio": np.rint(d.X["audio"]).astype(int).tolist()}, d.Y)),
+    ("X-torch-float64", lambda d: ({"audio": torch.as_tensor(d.X["audio"], dtype=torch.float64)},
+                                   d.Y)),
+    ("X-torch-int", lambda d: ({"audio": torch.as_tensor(d.X["audio"]).round().int()}, d.Y)),
+    ("X-bool", lambda d: ({"audio": np.asarray(d.X["audio"]) > 0}, d.Y)),
+    ("X-lengths-list", lambda d: ({"audio": d.X["audio"], "audio_lengths": [T] * N}, d.Y)),
+    ("X-lengths-torch", lambda d: ({"audio": d.X["audio"],
+                                    "audio_lengths": torch.full((N,), 2)}, d.Y)),
+    ("X-length-one", lambda d: ({"audio": d.X["audio"][:, -1:]}, d.Y)),
+    ("X-all-zero-samples", lambda d: ({"audio": np.where(np.arange(N)[:, None, None] % 3 == 0,
+                                                         0, d.X["audio"])}, d.Y)),
+]
+
+
+@pytest.mark.parametrize("make", [m for _, m in ACCEPTED], ids=[i for i, _ in ACCEPTED])
+def test_accepted_inputs(make, d):
+    X, y = make(d)
+    clf = tiny_clf(EMOTIONS).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (N, len(EMOTIONS)) and np.isfinite(proba).all()
+    assert ((proba >= 0) & (proba <= 1)).all()
+
+
+def test_uppercase_emotion_words_use_lowercase_vectors(d):
+    from skmemo.vectors import emotion_vectors
+
+    clf = tiny_clf(["Happy", "SAD", "anger"]).fit(d.X, d.Y)
+    assert clf.emotions_ == ["Happy", "SAD", "anger"]  # the user's names are kept
+    np.testing.assert_array_equal(clf.emotion_vectors_, emotion_vectors(EMOTIONS))
+    clf.add_emotions(["Calm"])
+    np.testing.assert_array_equal(clf.emotion_vectors_[-1], emotion_vectors(["calm"])[0])
+
+
+@pytest.mark.parametrize("K", [1, 40])
+def test_one_emotion_and_many_emotions(K):
+    from skmemo.vectors import load_default_vectors
+
+    words = ["happy"] if K == 1 else [w for w in load_default_vectors().words[300:] if
+                                      w.isalpha()][:K]
+    X, _ = make_emotion_dataset(N, emotions=["happy", "sad"], seq_len=T, random_state=0)
+    Y = np.random.RandomState(K).randint(0, 2, (N, K))
+    clf = tiny_clf(words).fit(X, Y)
+    assert clf.predict(X).shape == (N, K) and len(clf.classes_) == K
+    assert 0 <= clf.score(X, Y) <= 1
 
 
 # ----------------------------------------------------------------------

@@ -683,63 +683,6 @@ def test_degenerate_metric_column_warns():
 
 
 # ----------------------------------------------------------------------
-# inputs that look odd but are accepted
-# ----------------------------------------------------------------------
-ACCEPTED = [
-    ("y-list-of-lists", lambda d: (d.X, d.Y.tolist())),
-    ("y-bool", lambda d: (d.X, d.Y.astype(bool))),
-    ("y-pandas-nullable-int", lambda d: (d.X, pd.DataFrame(d.Y, dtype="Int64"))),
-    ("y-pandas-boolean", lambda d: (d.X, pd.DataFrame(d.Y.astype(bool), dtype="boolean"))),
-    ("y-pandas-category", lambda d: (d.X, pd.DataFrame(d.Y).astype("category"))),
-    ("y-torch", lambda d: (d.X, torch.as_tensor(d.Y))),
-    ("y-sparse", lambda d: (d.X, __import__("scipy.sparse").sparse.csr_matrix(d.Y))),
-    ("X-lists-of-ints", lambda d: ({"audio": np.rint(d.X["audio"]).astype(int).tolist()}, d.Y)),
-    ("X-torch-float64", lambda d: ({"audio": torch.as_tensor(d.X["audio"], dtype=torch.float64)},
-                                   d.Y)),
-    ("X-torch-int", lambda d: ({"audio": torch.as_tensor(d.X["audio"]).round().int()}, d.Y)),
-    ("X-bool", lambda d: ({"audio": np.asarray(d.X["audio"]) > 0}, d.Y)),
-    ("X-lengths-list", lambda d: ({"audio": d.X["audio"], "audio_lengths": [T] * N}, d.Y)),
-    ("X-lengths-torch", lambda d: ({"audio": d.X["audio"],
-                                    "audio_lengths": torch.full((N,), 2)}, d.Y)),
-    ("X-length-one", lambda d: ({"audio": d.X["audio"][:, -1:]}, d.Y)),
-    ("X-all-zero-samples", lambda d: ({"audio": np.where(np.arange(N)[:, None, None] % 3 == 0,
-                                                         0, d.X["audio"])}, d.Y)),
-]
-
-
-@pytest.mark.parametrize("make", [m for _, m in ACCEPTED], ids=[i for i, _ in ACCEPTED])
-def test_accepted_inputs(make, d):
-    X, y = make(d)
-    clf = new_clf(validation_fraction=0).fit(X, y)
-    proba = clf.predict_proba(X)
-    assert proba.shape == (N, len(EMOTIONS)) and np.isfinite(proba).all()
-    assert ((proba >= 0) & (proba <= 1)).all()
-
-
-def test_uppercase_emotion_words_use_lowercase_vectors(d):
-    from skmemo.vectors import emotion_vectors
-
-    clf = new_clf(emotions=["Happy", "SAD", "anger"]).fit(d.X, d.Y)
-    assert clf.emotions_ == ["Happy", "SAD", "anger"]  # the user's names are kept
-    np.testing.assert_array_equal(clf.emotion_vectors_, emotion_vectors(EMOTIONS))
-    clf.add_emotions(["Calm"])
-    np.testing.assert_array_equal(clf.emotion_vectors_[-1], emotion_vectors(["calm"])[0])
-
-
-@pytest.mark.parametrize("K", [1, 40])
-def test_one_emotion_and_many_emotions(K):
-    from skmemo.vectors import load_default_vectors
-
-    words = ["happy"] if K == 1 else [w for w in load_default_vectors().words[300:] if
-                                      w.isalpha()][:K]
-    X, _ = make_emotion_dataset(N, emotions=["happy", "sad"], seq_len=T, random_state=0)
-    Y = np.random.RandomState(K).randint(0, 2, (N, K))
-    clf = new_clf(emotions=words).fit(X, Y)
-    assert clf.predict(X).shape == (N, K) and len(clf.classes_) == K
-    assert 0 <= clf.score(X, Y) <= 1
-
-
-# ----------------------------------------------------------------------
 # mid-training failures
 # ----------------------------------------------------------------------
 class FailingArray:
