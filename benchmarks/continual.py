@@ -1,0 +1,155 @@
+"""Few-shot learning of a new emotion: fine-tuning, joint training, GEM, A-GEM.
+
+The protocol of Dai et al. (AACL 2020, section 4.2) on the embedded synthetic
+data (six emotions): every training sample positive for the held-out emotion
+is removed and the model is trained on the other five; the held-out emotion is
+added zero-shot from its word vector; then 1% of its training positives plus as
+many negatives (the few-shot set) are used by
+
+- FT: ``partial_fit`` on the few-shot set only;
+- JT: ``partial_fit`` on the old training data plus the few-shot set;
+- GEM / A-GEM: ``partial_fit_gem`` on the few-shot set, with the episodic
+  memory kept at fit (``memory_size`` samples of the old training data).
+
+Reported on a held-out test split: the new emotion's AUC and weighted accuracy
+(zero-shot, then after each method) and the change of the old emotions' mean
+AUC (forgetting), mean and standard deviation over seeds and held-out emotions.
+
+Run: ``python benchmarks/continual.py`` (``--quick`` for a smaller run).
+"""
+
+import argparse
+import copy
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from skmemo import MultimodalEmotionClassifier
+from skmemo.continual import few_shot_split, joint_training_set
+from skmemo.datasets import make_emotion_dataset
+from skmemo.metrics import emotion_roc_auc_score, weighted_accuracy_score
+
+EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
+
+
+def evaluate(clf, X, Y, new):
+    """(new emotion's AUC, its W-Acc, mean AUC of the others); new=None: no new one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        proba = clf.predict_proba(X)
+        auc = emotion_roc_auc_score(Y, proba, average=None)
+        wacc = weighted_accuracy_score(Y, clf.predict(X), average=None)
+    old = [k for k in range(Y.shape[1]) if k != new]
+    if new is None:
+        return np.nan, np.nan, float(np.mean(auc[old]))
+    return auc[new], wacc[new], float(np.mean(auc[old]))
+
+
+def run_one(args, seed, held_out):
+    X, Y = make_emotion_dataset(args.n_samples, seq_len=args.seq_len, random_state=seed)
+    X_tr, X_te, Y_tr, Y_te = train_test_split(X, Y, test_size=0.3, random_state=seed)
+    order = [k for k in range(6) if k != held_out] + [held_out]  # new emotion last
+    Y_tr, Y_te = Y_tr[:, order], Y_te[:, order]
+    names = [EMOTIONS[k] for k in order]
+    keep = np.flatnonzero(Y_tr[:, 5] == 0)
+    few, _ = few_shot_split(Y_tr, 5, args.fraction, random_state=seed,
+                            min_positives=args.min_positives)
+
+    base = MultimodalEmotionClassifier(
+        names[:5], max_epochs=args.epochs, batch_size=args.batch_size,
+        validation_fraction=0, hidden_sizes={"audio": 32, "visual": 32},
+        memory_size=args.memory_size, random_state=seed, device="cpu")
+    start = time.perf_counter()
+    base.fit(X_tr[keep], Y_tr[keep][:, :5])
+    fit_s = time.perf_counter() - start
+    before = evaluate(base, X_te, Y_te[:, :5], None)[2]
+    base.add_emotions([names[5]])
+    zero = evaluate(base, X_te, Y_te, 5)
+    rows = {"zero-shot": (*zero, zero[2] - before)}
+    seconds = {}
+    stats = {}
+    for method in args.methods:
+        clf = copy.deepcopy(base)
+        if method.endswith("/SGD"):  # the same estimator, its optimizer swapped for SGD
+            clf.optimizer = torch.optim.SGD
+            clf.set_params(lr=args.sgd_lr)
+            clf.initialize_optimizer()
+        start = time.perf_counter()
+        if method.startswith("FT"):
+            clf.partial_fit(X_tr[few], Y_tr[few], epochs=args.ft_epochs)
+        elif method == "JT":
+            Xj, Yj = joint_training_set(X_tr[keep], Y_tr[keep][:, :5], X_tr[few], Y_tr[few])
+            clf.partial_fit(Xj, Yj, epochs=args.jt_epochs)
+        else:
+            clf.partial_fit_gem(X_tr[few], Y_tr[few], epochs=args.ft_epochs,
+                                margin=args.margin, method="agem" if "A-" in method else "gem",
+                                constrain_step="grad only" not in method)
+            stats[method] = clf.gem_stats_["projection_share"]
+        seconds[method] = time.perf_counter() - start
+        res = evaluate(clf, X_te, Y_te, 5)
+        rows[method] = (*res, res[2] - before)
+    return rows, len(few), before, fit_s, seconds, stats
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    p.add_argument("--n-samples", type=int, default=3000)
+    p.add_argument("--seq-len", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=12, help="epochs of the base fit")
+    p.add_argument("--ft-epochs", type=int, default=20)
+    p.add_argument("--jt-epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--fraction", type=float, default=0.01)
+    p.add_argument("--min-positives", type=int, default=1)
+    p.add_argument("--memory-size", type=int, default=256)
+    p.add_argument("--margin", type=float, default=0.5)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--held-out", nargs="+", default=["surprise"])
+    p.add_argument("--sgd-lr", type=float, default=0.2)
+    p.add_argument("--methods", nargs="+", default=[
+        "FT", "JT", "GEM", "GEM (grad only)", "A-GEM", "FT/SGD", "GEM/SGD", "A-GEM/SGD"])
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.n_samples, args.seq_len, args.epochs, args.seeds = 1500, 8, 8, [0]
+    torch.set_num_threads(args.threads)
+
+    results, extra = {}, []
+    for held in args.held_out:
+        for seed in args.seeds:
+            rows, n_few, before, fit_s, secs, stats = run_one(args, seed, EMOTIONS.index(held))
+            extra.append((held, seed, n_few, before, fit_s, secs, stats))
+            for name, r in rows.items():
+                results.setdefault(name, []).append(r)
+            print(f"{held:<9} seed {seed}: few-shot set {n_few} samples, old AUC before "
+                  f"{before:.3f}, base fit {fit_s:.1f} s; "
+                  + ", ".join(f"{m} {s:.1f} s" for m, s in secs.items())
+                  + "".join(f", {m} projection {100 * v:.1f}% of step" for m, v in stats.items()),
+                  flush=True)
+            for name, r in rows.items():
+                print(f"    {name:<16} new AUC {r[0]:.3f} W-Acc {r[1]:.3f} old AUC {r[2]:.3f} "
+                      f"change {r[3]:+.4f}", flush=True)
+
+    n = len(args.seeds) * len(args.held_out)
+    print(f"\nmean ± std over {n} run(s) (seeds {args.seeds}, held out {args.held_out})")
+    print("| setting | new AUC | new W-Acc | old mean AUC | old AUC change (forgetting) |")
+    print("|---|---|---|---|---|")
+    for name, rs in results.items():
+        a = np.asarray(rs)
+        m, s = a.mean(0), a.std(0)
+        print(f"| {name} | {m[0]:.3f} ± {s[0]:.3f} | {m[1]:.3f} ± {s[1]:.3f} | "
+              f"{m[2]:.3f} ± {s[2]:.3f} | {m[3]:+.4f} ± {s[3]:.4f} |")
+    shares = [v for e in extra for v in e[6].values()]
+    for method in [m for m in args.methods if "GEM" in m]:
+        v = [e[6][method] for e in extra]
+        print(f"{method}: projection share of step time {100 * np.mean(v):.1f}% "
+              f"(max {100 * np.max(v):.1f}%)")
+    return results, shares
+
+
+if __name__ == "__main__":
+    main()
