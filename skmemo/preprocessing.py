@@ -43,7 +43,7 @@ from sklearn.utils.validation import check_is_fitted
 from .data import MODALITIES, MultimodalData, check_X
 from .exceptions import ModalityError
 
-__all__ = ["ModalityTransformer", "ModalityScaler"]
+__all__ = ["ModalityTransformer", "ModalityScaler", "real_steps"]
 
 
 def _as_numpy(value):
