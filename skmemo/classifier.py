@@ -91,18 +91,23 @@ def _valid_weighted_accuracy(net, X, y):
         return weighted_accuracy_score(y, proba > net._thresholds(y.shape[1]))
 
 
+def _training_state(net):
+    return {
+        "module": copy.deepcopy(net.module_.state_dict()),
+        "optimizer": copy.deepcopy(net.optimizer_.state_dict()),
+    }
+
+
 class _EpochSnapshot(Callback):
     """Keep the module and optimizer state of the last complete epoch in memory.
 
     If training is interrupted (KeyboardInterrupt, or an exception mid-epoch),
-    the estimator goes back to this state, so it stays usable.
+    the estimator goes back to this state, so it stays usable; before the
+    first epoch completes, that is the state the run started from.
     """
 
     def on_epoch_end(self, net, **kwargs):
-        net.epoch_snapshot_ = {
-            "module": copy.deepcopy(net.module_.state_dict()),
-            "optimizer": copy.deepcopy(net.optimizer_.state_dict()),
-        }
+        net.epoch_snapshot_ = _training_state(net)
 
 
 _PRECISIONS = {"32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -438,7 +443,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """skorch's fit loop; an interrupted run falls back to the last full epoch."""
-        self.__dict__.pop("epoch_snapshot_", None)
+        self.epoch_snapshot_ = _training_state(self)  # the state this run starts from
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except BaseException:
@@ -599,6 +604,30 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
             bad = set(self.hidden_sizes) - set(MODALITIES)
             if bad:
                 raise ValueError(f"hidden_sizes has unknown modalities {sorted(bad)}")
+            small = {m: h for m, h in self.hidden_sizes.items()
+                     if not isinstance(h, (int, np.integer)) or h < 1}
+            if small:
+                raise ValueError(f"hidden_sizes must be positive integers; got {small}")
+        if self.class_weight not in ("balanced", None):
+            raise ValueError(
+                f"class_weight must be 'balanced' or None, got {self.class_weight!r}"
+            )
+        if not isinstance(self.batch_size, (int, np.integer)) or (
+                self.batch_size < 1 and self.batch_size != -1):
+            raise ValueError(
+                f"batch_size must be a positive integer (or -1 for the whole data); "
+                f"got {self.batch_size!r}")
+
+    def _check_split_size(self, n_samples):
+        if not (isinstance(self.train_split, str) and self.train_split == "auto"):
+            return
+        n_valid = int(np.ceil(self.validation_fraction * n_samples))
+        if self.validation_fraction > 0 and n_samples - n_valid < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} holds out {n_valid} of "
+                f"{n_samples} samples and leaves none for training; give more samples "
+                "or set validation_fraction=0"
+            )
 
     def _resolve_emotions(self, y):
         emotions = self.emotions
@@ -626,9 +655,10 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
             raise ValueError(f"emotions contains duplicates: {dupes}")
         return emotions
 
-    def _thresholds(self, n_emotions=None):
+    def _thresholds(self, n_emotions=None, added=None):
         K = n_emotions if n_emotions is not None else len(self.emotions_)
-        added = list(getattr(self, "added_thresholds_", []))
+        if added is None:
+            added = list(getattr(self, "added_thresholds_", []))
         t = self.threshold
         if np.isscalar(t):
             arr = np.full(K, float(t))
@@ -680,7 +710,8 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         emotions = self._resolve_emotions(y)
         X = check_X(X)
         y = check_y(y, n_samples=len(X), n_emotions=len(emotions))
-        self._thresholds(len(emotions))  # fail before training, not after
+        self._check_split_size(len(X))
+        self._thresholds(len(emotions), added=[])  # fail before training, not after
         vectors = emotion_vectors(emotions, self.word_vectors)
         empty = np.flatnonzero(y.sum(axis=0) == 0)
         if empty.size:
@@ -690,20 +721,33 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
                 stacklevel=2,
             )
 
-        # everything validated: from here on the estimator changes
-        self.emotions_ = emotions
-        self.n_fit_emotions_ = len(emotions)
-        self.emotion_vectors_ = vectors
-        self.added_thresholds_ = []
-        self.classes_ = [np.array([0, 1])] * len(emotions)
-        self.input_dims_ = {m: int(X[m].shape[2]) for m in X.modalities}
-        self.pos_weight_ = self._compute_pos_weight(y)
-        with self._rng():
-            self.initialize()
-            if self.pretrain_epochs:
-                self._pretrain(X)
-            self._prepare_training(X)
-            NeuralNet.partial_fit(self, X, y, **fit_params)
+        # everything validated: from here on the estimator changes. Until one
+        # epoch completes, fit only rebinds attributes (and clears the history
+        # in place): a shallow copy undoes it.
+        previous = dict(self.__dict__)
+        if getattr(self, "history_", None) is not None:
+            previous["history_"] = copy.deepcopy(self.history_)
+        initialized = False
+        try:
+            self.emotions_ = emotions
+            self.n_fit_emotions_ = len(emotions)
+            self.emotion_vectors_ = vectors
+            self.added_thresholds_ = []
+            self.classes_ = [np.array([0, 1])] * len(emotions)
+            self.input_dims_ = {m: int(X[m].shape[2]) for m in X.modalities}
+            self.pos_weight_ = self._compute_pos_weight(y)
+            with self._rng():
+                self.initialize()
+                initialized = True
+                if self.pretrain_epochs:
+                    self._pretrain(X)
+                self._prepare_training(X)
+                NeuralNet.partial_fit(self, X, y, **fit_params)
+        except BaseException:
+            if not initialized or not self.history_:  # no epoch completed
+                self.__dict__.clear()
+                self.__dict__.update(previous)
+            raise
         self._after_fit(X, y)
         return self
 
@@ -719,11 +763,20 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
             return self.fit(X, y, **fit_params)
         X = check_X(X, fitted=self.input_dims_)
         y = check_y(y, n_samples=len(X), n_emotions=len(self.emotions_))
+        self._check_split_size(len(X))
+        n_epochs = len(self.history_)
+        previous = (self.pos_weight_, getattr(self.criterion_, "pos_weight", None))
         self.pos_weight_ = self._compute_pos_weight(y)
         self._set_pos_weight(self.pos_weight_)
         self._prepare_training(X)
-        with self._rng(offset=len(self.history_)):
-            NeuralNet.partial_fit(self, X, y, **fit_params)
+        try:
+            with self._rng(offset=n_epochs):
+                NeuralNet.partial_fit(self, X, y, **fit_params)
+        finally:
+            if len(self.history_) == n_epochs:  # no epoch completed: undo
+                self.pos_weight_, pos_weight = previous
+                if hasattr(self.criterion_, "pos_weight"):
+                    self.criterion_.pos_weight = pos_weight
         return self
 
     # ------------------------------------------------------------------
@@ -780,13 +833,15 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
             raise ValueError(f"threshold must be a float in [0, 1], got {threshold!r}")
         d = self.emotion_vectors_.shape[1]
         if hasattr(words, "keys"):
-            vectors = np.stack([np.asarray(words[n], dtype=np.float32).ravel()
-                                for n in words.keys()])
-            if vectors.shape[1] != d or not np.all(np.isfinite(vectors)):
+            rows = [np.asarray(words[n], dtype=np.float32).ravel() for n in words.keys()]
+            bad = {n: r.shape[0] for n, r in zip(names, rows)
+                   if r.shape[0] != d or not np.all(np.isfinite(r))}
+            if bad:
                 raise ValueError(
                     f"vectors passed to add_emotions must be finite and of the "
-                    f"word-vector dimension {d}; got shape {vectors.shape}"
+                    f"word-vector dimension {d}; got sizes {bad}"
                 )
+            vectors = np.stack(rows)
         else:
             vectors = emotion_vectors(names, self.word_vectors)
             if vectors.shape[1] != d:

@@ -10,10 +10,6 @@ raise and a fragment of the message (the same table is in
   whole state (parameters, weights, optimizer state, emotions, thresholds,
   pos_weight, history, episodic memory) is compared before and after with
   :func:`snapshot` / :func:`assert_same`.
-
-Rows marked ``xfail(strict=True)`` are known bugs in files owned elsewhere,
-with the fix proposed in the reliability report; they turn into failures as
-soon as the fix lands, so the mark must then be removed.
 """
 
 import pickle
@@ -46,12 +42,6 @@ from skmemo.metrics import (
 
 EMOTIONS = ["happy", "sad", "anger"]
 N, T = 24, 5
-PENDING = "known bug outside data.py; fix proposed in the reliability report"
-
-
-def _pending(reason=PENDING):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
 
 def new_clf(**params):
     defaults = dict(max_epochs=1, batch_size=8, random_state=0,
@@ -424,21 +414,21 @@ CASES = [
          "one value per emotion", dict(threshold=[0.5] * 5)),
     case("threshold-length-K-minus-added-at-refit", FITTED,
          lambda c, d: c.fit(d.X, d.Y), ValueError, "one value per emotion",
-         dict(threshold=[0.5, 0.5]), marks=_pending()),
+         dict(threshold=[0.5, 0.5])),
     case("threshold-above-one-at-predict", FITTED, lambda c, d: c.predict(d.X), ValueError,
          r"\[0, 1\]", dict(threshold=1.5)),
     case("threshold-wrong-length-at-predict", FITTED, lambda c, d: c.predict(d.X),
          ValueError, "one value per emotion", dict(threshold=[0.5] * 6)),
     # --- parameters that fail once training starts --------------------------
     case("class-weight-unknown", FIT, lambda c, d: c.fit(d.X, d.Y), ValueError,
-         "class_weight", dict(class_weight="auto"), marks=_pending()),
+         "class_weight", dict(class_weight="auto")),
     case("hidden-size-zero", FIT, lambda c, d: c.fit(d.X, d.Y), ValueError,
-         "hidden_size", dict(hidden_sizes={"audio": 0}), marks=_pending()),
+         "hidden_size", dict(hidden_sizes={"audio": 0})),
     case("batch-size-zero", FIT, lambda c, d: c.fit(d.X, d.Y), ValueError,
-         "batch_size", dict(batch_size=0), marks=_pending()),
+         "batch_size", dict(batch_size=0)),
     case("one-sample-with-validation-split", FIT, lambda c, d: c.fit(d.X[:1], d.Y[:1]),
          ValueError, "validation_fraction",
-         marks=[_pending(), pytest.mark.filterwarnings("ignore:emotions .* no positive")]),
+         marks=[pytest.mark.filterwarnings("ignore:emotions .* no positive")]),
     # --- before fit ---------------------------------------------------------
     *[case(f"{name}-before-fit", UNFITTED,
            lambda c, d, name=name: getattr(c, name)(d.X), NotFittedError, "not fitted")
@@ -516,7 +506,7 @@ CASES = [
          lambda c, d: c.add_emotions({"calm": np.full(50, np.nan)}), ValueError, "finite"),
     case("add_emotions-vectors-ragged", FITTED,
          lambda c, d: c.add_emotions({"calm": np.ones(50), "bliss": np.ones(49)}),
-         ValueError, "dimension 50", marks=_pending()),
+         ValueError, "dimension 50"),
     # --- metrics -------------------------------------------------------------
     case("weighted_accuracy-shapes", FUNCTION,
          lambda c, d: weighted_accuracy_score(d.Y, d.Y[:, :2]), ValueError, "same shape"),
@@ -705,7 +695,6 @@ class FailingArray:
         return self.array[key]
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING)
 def test_partial_fit_failing_in_its_first_epoch_changes_nothing(fitted, d):
     clf = pickle.loads(pickle.dumps(fitted))
     before = snapshot(clf)
@@ -715,7 +704,6 @@ def test_partial_fit_failing_in_its_first_epoch_changes_nothing(fitted, d):
     assert_same(before, snapshot(clf))
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING)
 def test_fit_failing_in_its_first_epoch_keeps_the_previous_model(fitted, d):
     clf = pickle.loads(pickle.dumps(fitted))
     before = snapshot(clf)
