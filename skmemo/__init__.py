@@ -7,6 +7,7 @@ emotions can be recognised zero-shot.
 
 from .classifier import MultimodalEmotionClassifier
 from .data import MODALITIES, MultimodalData
+from .persistence import load
 
 __version__ = "0.1.0"
 
@@ -14,5 +15,6 @@ __all__ = [
     "MODALITIES",
     "MultimodalData",
     "MultimodalEmotionClassifier",
+    "load",
     "__version__",
 ]
