@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.optimize import nnls
+from sklearn.utils import check_random_state
 
 from .data import MultimodalData, check_X, check_y
 from .exceptions import NotFittedError
@@ -281,8 +282,10 @@ class EpisodicMemory:
     >>> X = {"text": np.ones((100, 4, 3), np.float32)}
     >>> y = np.eye(4)[np.arange(100) % 4]
     >>> memory = EpisodicMemory(capacity=10, random_state=0).add_task(X, y)
-    >>> len(memory), memory.n_tasks, memory.tasks[0]["y"].sum(axis=0).min() > 0
+    >>> len(memory), memory.n_tasks, memory.nbytes > 0
     (10, 1, True)
+    >>> bool(memory.tasks[0]["y"].sum(axis=0).min() >= 1)  # every emotion is in
+    True
     """
 
     def __init__(self, capacity=256, *, random_state=None):
@@ -454,8 +457,6 @@ def few_shot_split(Y, emotion, fraction=0.01, *, emotions=None, random_state=Non
     >>> len(few), int(Y[few, 1].sum()), len(rest)
     (30, 15, 170)
     """
-    from sklearn.utils import check_random_state
-
     Y = check_y(Y)
     K = Y.shape[1]
     if isinstance(emotion, str):
@@ -524,7 +525,10 @@ def joint_training_set(X_old, Y_old, X_new, Y_new, *, fill=0):
         if tuple(X_old[k].shape[1:]) != tuple(X_new[k].shape[1:]):
             raise ValueError(f"X_old[{k!r}] and X_new[{k!r}] differ in shape beyond the "
                              f"sample axis: {tuple(X_old[k].shape)} vs {tuple(X_new[k].shape)}")
-    pad = np.broadcast_to(np.asarray(fill, dtype=np.float32), (n_old, K_new - K_old))
+    try:
+        pad = np.broadcast_to(np.asarray(fill, dtype=np.float32), (n_old, K_new - K_old))
+    except ValueError:
+        pad = np.full(1, np.nan)
     if not np.isin(pad, [0, 1]).all():
         raise ValueError("fill must be 0, 1 or a 0/1 array of shape "
                          f"({n_old}, {K_new - K_old})")

@@ -260,6 +260,8 @@ def test_joint_training_set():
     assert Y[:5, 2].sum() == 5
     with pytest.raises(ValueError, match="fewer"):
         joint_training_set(X_old, np.ones((5, 2)), X_new, np.ones((2, 1)))
+    with pytest.raises(ValueError, match="fill must be"):
+        joint_training_set(X_old, np.ones((5, 2)), X_new, np.ones((2, 3)), fill=np.ones(4))
     with pytest.raises(ValueError, match="same keys"):
         joint_training_set(X_old, np.ones((5, 2)), {"audio": np.zeros((2, 4, 3))},
                            np.ones((2, 3)))
@@ -328,6 +330,27 @@ def test_gem_forgets_less_than_fine_tuning(setting):
     assert ft_loss > before  # fine-tuning on the few-shot set forgets
     assert gem_loss < ft_loss
     assert gem_loss - before < 0.5 * (ft_loss - before)
+
+
+def test_constrained_step_raises_no_memory_loss_to_first_order(setting):
+    clf, X, Y, few = setting
+    clf = copy.deepcopy(clf)
+    for m in clf.module_.modules():
+        if isinstance(m, torch.nn.LSTM):
+            m.dropout = 0.0  # the memory gradient below must equal the one in the step
+    params = [p for p in clf.module_.parameters() if p.requires_grad]
+    task = clf.memory_.tasks[0]
+    clf.module_.train()
+    clf.module_.zero_grad()
+    logits = clf.module_(**{k: torch.as_tensor(v) for k, v in task["X"].items()})[:, :5]
+    F.binary_cross_entropy_with_logits(logits, torch.as_tensor(task["y"]),
+                                       pos_weight=torch.as_tensor(task["pos_weight"])).backward()
+    g_mem = torch.cat([p.grad.reshape(-1) for p in params])
+    before = torch.cat([p.detach().reshape(-1).clone() for p in params])
+    clf.partial_fit_gem(X[few], Y[few], epochs=1, batch_size=len(few))
+    step = torch.cat([p.detach().reshape(-1) for p in params]) - before
+    assert step.norm() > 0
+    assert float(g_mem @ step) <= 1e-5 * float(g_mem.norm() * step.norm())
 
 
 def test_partial_fit_gem_is_deterministic_and_keeps_global_rng(setting):
