@@ -9,7 +9,13 @@ many negatives (the few-shot set) are used by
 - FT: ``partial_fit`` on the few-shot set only;
 - JT: ``partial_fit`` on the old training data plus the few-shot set;
 - GEM / A-GEM: ``partial_fit_gem`` on the few-shot set, with the episodic
-  memory kept at fit (``memory_size`` samples of the old training data).
+  memory kept at fit (``memory_size`` samples of the old training data);
+  "GEM (grad only)" is ``constrain_step=False`` (textbook GEM under Adam);
+- "/SGD": the same, with the estimator's Adam swapped for plain SGD after fit.
+
+Every setting starts from a copy of the same zero-shot model; FT, GEM and
+A-GEM run ``--ft-epochs`` epochs, JT ``--jt-epochs`` (its set is ~100 times
+larger). The base model trains without a validation split for ``--epochs``.
 
 Reported on a held-out test split: the new emotion's AUC and weighted accuracy
 (zero-shot, then after each method) and the change of the old emotions' mean
