@@ -645,6 +645,8 @@ class ContinualMixin:
             if value is not None and (not isinstance(value, numbers.Integral)
                                       or isinstance(value, bool) or value < 1):
                 raise ValueError(f"{name} must be None or an integer >= 1, got {value!r}")
+        if not isinstance(constrain_step, (bool, np.bool_)):
+            raise ValueError(f"constrain_step must be True or False, got {constrain_step!r}")
         X = check_X(X, fitted=self.input_dims_)
         y = check_y(y, n_samples=len(X), n_emotions=len(self.emotions_))
         memory = getattr(self, "memory_", None)
@@ -717,6 +719,8 @@ class ContinualMixin:
         g = self._grad_of(loss, params)
         proj_s, projected = 0.0, False
         if mem:
+            if cuda:  # time the projection, not the pending backward kernels
+                torch.cuda.synchronize()
             t1 = time.perf_counter()
             g_new = project_gem(g, G, margin) if method == "gem" else project_agem(g, G[0])
             projected, g = g_new is not g, g_new

@@ -393,6 +393,7 @@ def test_partial_fit_gem_data_errors_are_atomic(setting, change, match, error):
     (dict(method="sgd"), "method"),
     (dict(epochs=0), "epochs"),
     (dict(batch_size=2.5), "batch_size"),
+    (dict(constrain_step="yes"), "constrain_step"),
 ])
 def test_partial_fit_gem_param_errors_are_atomic(setting, kwargs, match):
     clf, X, Y, few = setting
