@@ -311,8 +311,8 @@ _SHARED_DOC = """
         Current emotions (fitted, then added).
     module_ : torch.nn.Module
         The fitted network.
-    classes_ : list of ndarray
-        ``[array([0, 1])] * K``.
+    classes_ : ndarray of shape (K, 2)
+        ``np.array([[0, 1]] * K)``.
 """
 
 

@@ -210,8 +210,8 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
     ----------
     emotions_ : list of str
         Current emotions (fitted, then added).
-    classes_ : list of ndarray
-        ``[array([0, 1])] * K``: read by scikit-learn as multi-label.
+    classes_ : ndarray of shape (K, 2)
+        ``np.array([[0, 1]] * K)``: read by scikit-learn as multi-label for any K.
     emotion_vectors_ : ndarray of shape (K, d)
         Textual emotion embeddings.
     input_dims_ : dict
@@ -230,6 +230,13 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
     >>> clf.predict_proba(X).shape
     (120, 2)
     """
+
+    # Pickled through skorch's map_location-aware path, so that a pickle made on
+    # CUDA loads on a CPU-only machine: the LR-scheduler callback references the
+    # optimizer (and its CUDA state), and the fp16 grad scaler holds CUDA tensors.
+    cuda_dependent_attributes_ = NeuralNet.cuda_dependent_attributes_ + [
+        "callbacks_", "grad_scaler_",
+    ]
 
     def __init__(
         self,
@@ -337,7 +344,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         super().__setstate__(state)
         mapped = self.__dict__.pop("device", None)
         if requested not in ("auto", None) and mapped != requested:
-            requested = mapped  # e.g. a CUDA model loaded on a CPU-only machine
+            requested = str(mapped)  # e.g. a CUDA model loaded on a CPU-only machine
         self.__dict__["device_requested_"] = requested
 
     # ------------------------------------------------------------------
@@ -733,7 +740,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
             self.n_fit_emotions_ = len(emotions)
             self.emotion_vectors_ = vectors
             self.added_thresholds_ = []
-            self.classes_ = [np.array([0, 1])] * len(emotions)
+            self.classes_ = np.array([[0, 1]] * len(emotions))
             self.input_dims_ = {m: int(X[m].shape[2]) for m in X.modalities}
             self.pos_weight_ = self._compute_pos_weight(y)
             with self._rng():
@@ -855,7 +862,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         self.emotion_vectors_ = np.concatenate([self.emotion_vectors_, vectors])
         self.emotions_ = list(self.emotions_) + names
         self.added_thresholds_ = list(self.added_thresholds_) + [float(threshold)] * len(names)
-        self.classes_ = [np.array([0, 1])] * len(self.emotions_)
+        self.classes_ = np.array([[0, 1]] * len(self.emotions_))
         if self.pos_weight_ is not None:
             self.pos_weight_ = np.concatenate(
                 [self.pos_weight_, np.ones(len(names), np.float32)])

@@ -301,28 +301,6 @@ def _cuda_made_pickle(clf, monkeypatch):
         return pickle.dumps(clf)
 
 
-class _CudaSafeClassifier(MultimodalEmotionClassifier):
-    """The estimator with the proposed fix: callbacks are pickled as CUDA-dependent.
-
-    skorch's ``LRScheduler`` callback keeps the torch scheduler, which references
-    the optimizer and so its state tensors; outside ``cuda_dependent_attributes_``
-    they are unpickled by plain pickle, which refuses CUDA storages on a CPU-only
-    machine before skorch can map them (skorch issue #1096).
-    """
-
-    cuda_dependent_attributes_ = (
-        MultimodalEmotionClassifier.cuda_dependent_attributes_ + ["callbacks_", "grad_scaler_"]
-    )
-
-
-@pytest.fixture(scope="module")
-def fitted_cuda_safe(data):
-    return _fit_grown(*data, cls=_CudaSafeClassifier)
-
-
-_CUDA_PICKLES_LOAD_ON_CPU = "callbacks_" in MultimodalEmotionClassifier.cuda_dependent_attributes_
-
-
 def _check_cuda_made_pickle_loads_on_cpu(fitted, X, monkeypatch, requested):
     clf = pickle.loads(pickle.dumps(fitted))
     clf.set_params(device=requested)
@@ -343,21 +321,9 @@ def _check_cuda_made_pickle_loads_on_cpu(fitted, X, monkeypatch, requested):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-@pytest.mark.xfail(
-    not _CUDA_PICKLES_LOAD_ON_CPU, raises=RuntimeError, strict=True,
-    reason="the LRScheduler callback pickles CUDA optimizer state outside skorch's "
-           "cuda_dependent_attributes_; fixed by adding 'callbacks_' to them",
-)
 @pytest.mark.parametrize("requested", ["auto", "cuda"])
 def test_cuda_made_pickle_loads_on_cpu(fitted, data, monkeypatch, requested):
     _check_cuda_made_pickle_loads_on_cpu(fitted, data[0], monkeypatch, requested)
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-@pytest.mark.parametrize("requested", ["auto", "cuda"])
-def test_cuda_made_pickle_loads_on_cpu_with_callbacks_cuda_dependent(
-        fitted_cuda_safe, data, monkeypatch, requested):
-    _check_cuda_made_pickle_loads_on_cpu(fitted_cuda_safe, data[0], monkeypatch, requested)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

@@ -130,12 +130,6 @@ def test_cross_validate_and_cross_val_score(data):
 
 def test_cross_val_predict_proba(data):
     K, X, Y = data
-    if isinstance(_clf(K).fit(X[:40], Y[:40]).classes_, list):
-        # scikit-learn reads classes_.shape[0] there: a list of K arrays fails
-        with pytest.raises(AttributeError, match="'list' object has no attribute 'shape'"):
-            cross_val_predict(_clf(K), X, Y, cv=KFold(3), method="predict_proba")
-        pytest.xfail("classes_ is a list of arrays; cross_val_predict(method="
-                     "'predict_proba') needs an (K, 2) array")
     proba = cross_val_predict(_clf(K), X, Y, cv=KFold(3), method="predict_proba")
     assert proba.shape == Y.shape and ((proba > 0) & (proba < 1)).all()
 

@@ -624,7 +624,7 @@ MUTATIONS = {
     "optimizer state": _bump_adam_state,
     "learning rate": lambda c: c.optimizer_.param_groups[0].update(lr=0.5),
     "emotions_": lambda c: c.emotions_.append("calm"),
-    "classes_": lambda c: c.classes_.pop(),
+    "classes_": lambda c: setattr(c, "classes_", c.classes_[:-1]),
     "added_thresholds_": lambda c: c.added_thresholds_.__setitem__(0, 0.9),
     "pos_weight_": lambda c: c.pos_weight_.__setitem__(0, 99.0),
     "criterion pos_weight": lambda c: c.criterion_.pos_weight.mul_(2),
