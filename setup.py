@@ -31,7 +31,9 @@ setup(
         "joblib>=1.3",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "ruff"],
+        "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.6",
+                 "accelerate>=0.30", "ruff"],
+        "accelerate": ["accelerate>=0.30"],
         "plot": ["matplotlib>=3.6"],
         "dask": ["dask[distributed]>=2023.1"],
         "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.6"],

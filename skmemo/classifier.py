@@ -27,7 +27,7 @@ from skorch.callbacks import (
 )
 from skorch.dataset import Dataset, ValidSplit
 
-from .continual import ContinualMixin
+from .continual import ContinualMixin, _check_memory_size
 from .data import MODALITIES, check_X, check_y
 from .exceptions import NotFittedError
 from .losses import swfc_loss
@@ -594,6 +594,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
             raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
         if self.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be 'lstm' or 'gru', got {self.rnn!r}")
+        _check_memory_size(self.memory_size)
         if self.fusion not in ("weighted", "cross_attention"):
             raise ValueError(
                 f"fusion must be 'weighted' or 'cross_attention', got {self.fusion!r}")

@@ -9,7 +9,7 @@ from skmemo.datasets import make_emotion_dataset
 
 EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # small models: one thread is faster
 
 
 @pytest.fixture(autouse=True)
