@@ -411,6 +411,11 @@ def plot_classification_report(report, *, metrics=None, include_average=True,
                                annotate=True, ax=None):
     """Per-emotion bar chart of an emotion classification report.
 
+    One group of bars per emotion, labelled with its support (the number of
+    samples showing it in ``y_true``), and the macro average set apart as a
+    hatched last group. A dotted line marks 0.5, chance for the weighted
+    accuracy and the AUC.
+
     Parameters
     ----------
     report : dict
