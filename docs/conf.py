@@ -13,7 +13,7 @@ Choices:
   download links) **without running them** (``plot_gallery = False``): the
   examples train neural networks and would make every build slow. Their
   figures are made beforehand by running the scripts with ``--save docs/_static``
-  (see ``docs/gallery.rst``) and shown from ``_static``.
+  (see ``docs/index.rst``) and shown from ``_static``.
 - No network at build time: no intersphinx inventories.
 """
 
@@ -60,12 +60,12 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "plot_gallery": "False",
     "filename_pattern": r"$^",  # never execute
-    "ignore_pattern": r"(__init__|/_[^/]*)\.py$|/out/",
+    "ignore_pattern": r"(__init__|/_[^/]*)\.py$",
     "download_all_examples": False,
     "write_computation_times": False,
     "show_signature": False,
+    "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
-    # "default_thumb_file": str(ROOT / "docs" / "_static" / "thumbnail.png"),
 }
 
 # -- HTML -----------------------------------------------------------------------
@@ -104,15 +104,15 @@ def _title_from_first_line(app, docname, source):
 
     sphinx-gallery takes the page title from the docstring; an example whose
     docstring starts with a plain one-line summary instead of an underlined
-    title would give a page without a title. The summary line is underlined
-    here instead, so both docstring styles build.
+    title would give a page without a title. The summary line (less a final
+    period) is underlined here instead, so both docstring styles build.
     """
     if not docname.startswith("auto_examples/") or docname.endswith("/index"):
         return
     found = _LABEL.search(source[0])
     if found is None or _UNDERLINE.match(found.group(3)):
         return
-    title = found.group(2)
+    title = found.group(2).rstrip().removesuffix(".")
     source[0] = (source[0][:found.start(2)] + f"{title}\n{'=' * len(title)}\n"
                  + source[0][found.end(2) + 1:])
 

@@ -45,6 +45,7 @@ parser.add_argument("--quick", action="store_true", help="tiny data and training
 parser.add_argument("--save", metavar="DIR", help="write the figure as a PNG file into DIR")
 args, _ = parser.parse_known_args()
 QUICK = args.quick or os.environ.get("SKMEMO_QUICK") == "1"
+# sphinx_gallery_thumbnail_path = "_static/legacy_mosei.png"
 
 torch.set_num_threads(1)  # small models: one thread is fastest on a CPU
 EMOTIONS = list(MOSEI_LEGACY_EMOTIONS)  # anger, disgust, fear, happy, sad, surprise
@@ -127,6 +128,7 @@ for m in ("text", "audio", "visual"):
     ax_lengths.hist(lengths, bins=bins, histtype="step", linewidth=1.5, label=m)
 ax_lengths.set(xlabel="real steps per sample", ylabel="training samples",
                title="Sequence lengths (train)")
+ax_lengths.xaxis.get_major_locator().set_params(integer=True)
 ax_lengths.legend(fontsize="small")
 
 # %%

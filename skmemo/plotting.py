@@ -403,7 +403,11 @@ def plot_threshold_curves(y_true, y_score, *, emotions=None, thresholds=None,
         axis.set_title(f"{title} ({100 * share:.0f}% positive)")
         axis.set(xlabel="threshold", ylabel="score")
         axis.grid(alpha=0.3)
-    axes[0].legend(fontsize="small", loc="lower left")
+    if ax is None and len(axes) > 1:  # one legend for all panels, below them
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+                   ncols=4, fontsize="small", frameon=False)
+    else:
+        axes[0].legend(fontsize="small", loc="best")
     return fig, axes
 
 

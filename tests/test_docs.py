@@ -102,3 +102,11 @@ def test_images_referenced_by_the_docs_exist():
         for name in re.findall(r"\.\. (?:image|figure):: /?_static/(\S+)", text):
             assert (DOCS / "_static" / name).is_file(), f"{source.name} shows {name}"
     assert (DOCS / "_static" / "readme_overview.png").is_file()
+
+
+def test_gallery_header_links_existing_examples():
+    text = (ROOT / "examples" / "GALLERY_HEADER.rst").read_text(encoding="utf-8")
+    linked = re.findall(r"sphx_glr_auto_examples_(\w+)\.py", text)
+    assert "plot_quickstart" in linked
+    for name in linked:
+        assert (ROOT / "examples" / f"{name}.py").is_file(), f"no examples/{name}.py"

@@ -138,6 +138,8 @@ def test_threshold_curves_per_emotion_and_logits(scores):
     assert len(axes) == 3
     assert [ax.get_title().split()[0] for ax in axes] == NAMES
     assert all(len(ax.get_lines()) == 4 for ax in axes)  # 2 curves, 2 best-point markers
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["W-Acc", "W-F1"]
+    assert all(ax.get_legend() is None for ax in axes)  # one legend for the figure
     logits = np.log(y_score + 1e-3) - np.log(1 - y_score + 1e-3)
     _, (ax,) = plot_threshold_curves(y_true, logits)
     xs = _curves(ax)[0].get_xdata()
