@@ -47,7 +47,7 @@ parser.add_argument("--quick", action="store_true", help="tiny data and training
 parser.add_argument("--save", metavar="DIR", help="write the figures as PNG files into DIR")
 args, _ = parser.parse_known_args()
 QUICK = args.quick or os.environ.get("SKMEMO_QUICK") == "1"
-# sphinx_gallery_thumbnail_path = "_static/zero_shot_distances.png"
+# sphinx_gallery_thumbnail_path = "_static/zero_shot_roc.png"
 
 torch.set_num_threads(1)  # small models: one thread is fastest on a CPU
 EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]

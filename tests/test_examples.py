@@ -68,7 +68,7 @@ def quick_runs(tmp_path_factory, request):
     """Run every example that has a quick mode; ``{name: (stdout, error, folder)}``."""
     pytest.importorskip("matplotlib")
     selected = {item.callspec.params["path"] for item in request.session.items
-                if item.originalname == "test_example_runs_in_quick_mode"}
+                if getattr(item, "originalname", None) == "test_example_runs_in_quick_mode"}
     scripts = [str(p) for p in EXAMPLES if p in selected and _has_quick_mode(p)]
     out = tmp_path_factory.mktemp("examples")
     env = dict(os.environ, SKMEMO_QUICK="1", MPLBACKEND="Agg", OMP_NUM_THREADS="1",
