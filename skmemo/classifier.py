@@ -372,7 +372,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
     def _check_fitted(self, action="predict"):
         if not self.__sklearn_is_fitted__():
             raise NotFittedError(
-                f"This MultimodalEmotionClassifier is not fitted yet; call fit(X, y) "
+                f"This {type(self).__name__} is not fitted yet; call fit(X, y) "
                 f"before {action}."
             )
 
