@@ -39,25 +39,33 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--hidden", type=int, nargs="*", default=None)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
 
     if args.hidden:
         print("| audio/visual hidden | mean W-Acc | mean AUC | fit s/epoch |")
         print("|---|---|---|---|")
+        tables = []
         for h in args.hidden:
             res = [run(s, h) for s in args.seeds]
+            tables.append((h, res))
             w = [r[0].mean() for r in res]
             a = [r[1].mean() for r in res]
             spe = np.mean([r[2] / r[3] for r in res])
             print(f"| {h} | {np.mean(w):.3f} ± {np.std(w):.3f} | "
                   f"{np.mean(a):.3f} ± {np.std(a):.3f} | {spe:.2f} |", flush=True)
+        for h, res in tables:
+            print(f"\naudio/visual hidden size {h}:")
+            per_emotion_table(res, args.seeds)
         return
+    per_emotion_table([run(s) for s in args.seeds], args.seeds)
 
-    res = [run(s) for s in args.seeds]
+
+def per_emotion_table(res, seeds):
     wacc = np.array([r[0] for r in res])
     auc = np.array([r[1] for r in res])
-    print(f"seeds {args.seeds}; epochs run {[r[3] for r in res]}")
+    print(f"seeds {seeds}; epochs run {[r[3] for r in res]}")
     print("| emotion | W-Acc | AUC |")
     print("|---|---|---|")
     for k, e in enumerate(DEFAULT_EMOTIONS):

@@ -249,14 +249,10 @@ class EmotionEmbeddingModel(nn.Module):
         encoded = {}
         for m, x in self._inputs(inputs).items():
             L = lengths.get(m)
-            if L is None:
-                L = lengths_from_padding(x, self.padding)
-                if self.padding == "pre":
-                    x = _left_align(x, L)
-            else:
-                L = L.long()
-                if self.padding == "pre":
-                    x = _left_align(x, L)
+            L = lengths_from_padding(x, self.padding) if L is None else L.long()
+            if self.padding == "pre":
+                # only the last max(L) steps hold real data: align just those
+                x = _left_align(x[:, x.shape[1] - int(L.max()):], L)
             encoded[m] = (self.encoders[m](x, L), L)
         return encoded
 

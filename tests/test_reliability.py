@@ -107,3 +107,15 @@ def test_gpu_auto_device_and_cpu_roundtrip(data):
     assert next(clf.module_.parameters()).is_cuda
     back = pickle.loads(pickle.dumps(clf))
     np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+
+
+def test_cuda_loaders_pin_memory(fitted, data):
+    """On CUDA, batches from numpy come from pinned memory (checked without a GPU:
+    building the loader needs none)."""
+    X, Y = data
+    clf = pickle.loads(pickle.dumps(fitted))
+    ds = clf.get_dataset(X, Y)
+    assert not clf.get_iterator(ds, training=True).pin_memory
+    clf.device = "cuda"
+    assert clf.get_iterator(ds, training=True).pin_memory
+    assert clf.get_iterator(ds, training=False).pin_memory

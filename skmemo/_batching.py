@@ -1,0 +1,148 @@
+"""Length-aware batching: fewer padded steps per batch.
+
+The encoders skip the padded steps of every sample (packed sequences), but
+a batch still runs as many recurrent steps as its longest sample. With the
+short sentences typical of CMU-MOSEI in random batches, that is nearly the
+padded length every time. Grouping samples of similar length into the same
+batch brings the step count down to what the samples need:
+
+- inference (:meth:`MultimodalEmotionClassifier.forward`) visits the samples
+  in order of length and puts the outputs back in input order, which changes
+  nothing but the speed;
+- training, with ``bucket_by_length=True``, shuffles the samples, sorts each
+  pool of ``pool_batches`` batches by length, cuts the pool into batches and
+  shuffles the order of the batches (the usual bucketing sampler): batches
+  stay random, but each holds samples of similar length.
+
+Lengths are read once per dataset from the arrays (zero padding or
+``<modality>_lengths``); inputs that are not in memory (h5py datasets) are
+visited in their own order, because sorting would turn sequential reads into
+random ones.
+"""
+
+import numpy as np
+import torch
+from torch.utils.data import Sampler, Subset
+
+_ROWS_PER_CHUNK = 4096
+
+
+def _padding_lengths(x, padding):
+    """Real lengths of a zero-padded ``(n, T, D)`` numpy array, in chunks."""
+    n, T = x.shape[0], x.shape[1]
+    out = np.empty(n, dtype=np.int64)
+    for start in range(0, n, _ROWS_PER_CHUNK):
+        nonzero = np.any(x[start:start + _ROWS_PER_CHUNK] != 0, axis=2)  # (c, T)
+        if padding == "post":
+            nonzero = nonzero[:, ::-1]
+        first = nonzero.argmax(axis=1)
+        out[start:start + len(first)] = np.where(nonzero.any(axis=1), T - first, 1)
+    return out
+
+
+def _in_memory(value):
+    return isinstance(value, (np.ndarray, torch.Tensor))
+
+
+def sample_lengths(X, padding="pre"):
+    """Longest real length over the modalities of every sample, or ``None``.
+
+    Parameters
+    ----------
+    X : dict
+        Modality arrays ``(n, T, D)`` and optional ``<modality>_lengths``.
+    padding : {"pre", "post"}
+
+    Returns
+    -------
+    ndarray of shape (n,) or None
+        ``None`` when some modality is not an in-memory array.
+    """
+    lengths = None
+    for key, value in X.items():
+        if key.endswith("_lengths"):
+            continue
+        if not _in_memory(value):
+            return None
+        given = X.get(key + "_lengths")
+        if given is not None:
+            if not _in_memory(given):
+                return None
+            L = np.asarray(given, dtype=np.int64)
+        else:
+            arr = value.numpy() if isinstance(value, torch.Tensor) else value
+            L = _padding_lengths(arr, padding)
+        lengths = L if lengths is None else np.maximum(lengths, L)
+    return lengths
+
+
+def dataset_lengths(dataset, padding="pre"):
+    """:func:`sample_lengths` of a skmemo dataset or a ``Subset`` of one.
+
+    Cached on the dataset, which is built afresh for every call to ``fit``
+    or ``predict``.
+    """
+    if isinstance(dataset, Subset):
+        full = dataset_lengths(dataset.dataset, padding)
+        return None if full is None else full[np.asarray(dataset.indices)]
+    X = getattr(dataset, "X", None)
+    if not isinstance(X, dict):
+        return None
+    cached = getattr(dataset, "_skmemo_lengths", None)
+    if cached is not None and cached[0] == padding:
+        return cached[1]
+    lengths = sample_lengths(X, padding)
+    dataset._skmemo_lengths = (padding, lengths)
+    return lengths
+
+
+class LengthBucketBatchSampler(Sampler):
+    """Random batches of samples with similar lengths.
+
+    Each epoch: shuffle all samples, sort each pool of ``pool_batches *
+    batch_size`` samples by length, cut it into batches, shuffle the order of
+    all batches. The random numbers come from torch's global generator, as
+    with ``DataLoader(shuffle=True)``, so ``random_state`` and
+    ``torch.manual_seed`` make the batches reproducible.
+
+    Parameters
+    ----------
+    lengths : array-like of shape (n,)
+    batch_size : int
+    pool_batches : int, default=50
+        Batches per sorted pool: larger pools give batches of more even
+        length, smaller pools more randomness.
+    shuffle : bool, default=True
+        ``False`` sorts the whole dataset by length (inference order).
+    """
+
+    def __init__(self, lengths, batch_size, pool_batches=50, shuffle=True):
+        self.lengths = np.asarray(lengths)
+        self.batch_size = int(batch_size)
+        self.pool_batches = int(pool_batches)
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return -(-len(self.lengths) // self.batch_size)
+
+    def _batches(self, order):
+        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+    def __iter__(self):
+        n = len(self.lengths)
+        if not self.shuffle:
+            # each batch in increasing index order, as the dataset reads it
+            order = np.argsort(self.lengths, kind="stable")
+            yield from (np.sort(b) for b in self._batches(order))
+            return
+        seed = int(torch.empty((), dtype=torch.int64).random_().item())
+        rng = np.random.default_rng(seed)
+        perm = rng.permutation(n)
+        pool = self.pool_batches * self.batch_size
+        batches = []
+        for start in range(0, n, pool):
+            chunk = perm[start:start + pool]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches.extend(self._batches(chunk))
+        for k in rng.permutation(len(batches)):
+            yield batches[k].tolist()
