@@ -12,7 +12,8 @@ The model, read top to bottom:
 
 1. one bidirectional recurrent encoder per modality; the two directions'
    outputs are *summed* and the output at the last *real* step is the sequence
-   vector ``r_m`` (padded steps are never encoded: packed sequences);
+   vector ``r_m`` (padded steps never reach a real step's output: see
+   :class:`SequenceEncoder`);
 2. textual emotion embeddings ``E_t`` (K, d): word vectors, frozen;
 3. mapping functions ``E_a = f_ta(E_t)``, ``E_v = f_tv(E_t)``: one affine layer each;
 4. scores ``s_m = E_m r_m``: raw dot products, (B, K) per modality;
@@ -74,6 +75,14 @@ def _left_align(x, lengths):
     return x.gather(1, idx[:, :, None].expand(B, T, D))
 
 
+def _reverse_within_length(x, rev):
+    """Reverse each sample's real steps in place of the first ``L`` steps.
+
+    ``rev[i, t] = L_i - 1 - t`` for real steps, ``t`` for padding: (B, T, D).
+    """
+    return x.gather(1, rev[:, :, None].expand(-1, -1, x.shape[-1]))
+
+
 class SequenceEncoder(nn.Module):
     """Bidirectional recurrent encoder whose directions are summed.
 
@@ -116,19 +125,58 @@ class SequenceEncoder(nn.Module):
         Tensor (B, T', H)
             Directions summed; ``T' = max(lengths)``; steps past a sample's
             length are zero.
+
+        Notes
+        -----
+        No output at a real step depends on a padded step, and the batch runs
+        ``max(lengths)`` steps. On CUDA, and without gradients, the padding is
+        skipped with packed sequences. On the CPU, torch's packed recurrent
+        layers have a backward pass whose cost grows with the square of the
+        steps, so for training each
+        direction runs on its own over a copy in which the real steps come
+        first: forward over ``x``, backward over each sample's real steps
+        reversed (:func:`_reverse_within_length`); padded steps then come
+        after the real ones in both directions, and their outputs are set to
+        zero. Both ways compute the same function.
         """
         B = x.shape[0]
         T_max = int(lengths.max())
+        x = x[:, :T_max]
         if bool((lengths == T_max).all()):
-            out, _ = self.rnn(x[:, :T_max])  # fast path: nothing to skip
-        else:
-            packed = pack_padded_sequence(
-                x[:, :T_max], lengths.cpu(), batch_first=True, enforce_sorted=False
-            )
+            out, _ = self.rnn(x)  # nothing to skip
+        elif x.is_cuda or not torch.is_grad_enabled():
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True,
+                                          enforce_sorted=False)
             out, _ = self.rnn(packed)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=T_max)
+        else:
+            out = self._directions_apart(x, lengths)
         out = out.view(B, T_max, self.num_directions, self.hidden_size).sum(dim=2)
         return out  # (B, T', H)
+
+    def _directions_apart(self, x, lengths):
+        """The stacked (bi)directional layers, one direction at a time: (B, T, dirs*H)."""
+        rnn = self.rnn
+        step = torch.arange(x.shape[1], device=x.device)
+        real = step[None, :] < lengths.to(x.device)[:, None]  # (B, T)
+        rev = torch.where(real, lengths.to(x.device)[:, None] - 1 - step[None, :], step)
+        run = torch.lstm if isinstance(rnn, nn.LSTM) else torch.gru
+        h = x
+        for layer in range(rnn.num_layers):
+            outs = []
+            for direction in range(self.num_directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                weights = [getattr(rnn, name + suffix) for name in
+                           ("weight_ih", "weight_hh", "bias_ih", "bias_hh")[:4 if rnn.bias else 2]]
+                inp = _reverse_within_length(h, rev) if direction else h
+                h0 = inp.new_zeros(1, inp.shape[0], self.hidden_size)
+                hx = (h0, h0) if run is torch.lstm else h0
+                o = run(inp, hx, weights, rnn.bias, 1, 0.0, self.training, False, True)[0]
+                outs.append(_reverse_within_length(o, rev) if direction else o)
+            h = torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
+            if layer < rnn.num_layers - 1 and rnn.dropout:
+                h = F.dropout(h, rnn.dropout, self.training)
+        return h * real[:, :, None].to(h.dtype)
 
     @staticmethod
     def last_step(out, lengths):

@@ -30,6 +30,34 @@ def test_encoder_sums_directions_and_takes_last_real_step():
     np.testing.assert_allclose(last[1], out[1, 1], atol=1e-6)
 
 
+@pytest.mark.parametrize("rnn", ["lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_cpu_training_path_equals_packed_sequences(rnn, num_layers, bidirectional):
+    """With gradients on the CPU each direction runs apart; same values and gradients."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    torch.manual_seed(0)
+    enc = SequenceEncoder(7, 5, num_layers=num_layers, rnn=rnn, dropout=0.0,
+                          bidirectional=bidirectional)
+    lengths = torch.tensor([9, 1, 4, 7, 2, 9])
+    x = torch.randn(6, 9, 7)
+    x[torch.arange(9)[None, :] >= lengths[:, None]] = 0
+    x.requires_grad_(True)
+    out = enc(x, lengths)
+    grads = torch.autograd.grad((out ** 2).sum(), [x] + list(enc.parameters()))
+
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    ref, _ = enc.rnn(packed)
+    ref, _ = pad_packed_sequence(ref, batch_first=True, total_length=9)
+    ref = ref.view(6, 9, -1, 5).sum(2)
+    ref_grads = torch.autograd.grad((ref ** 2).sum(), [x] + list(enc.parameters()))
+    np.testing.assert_allclose(out.detach(), ref.detach(), atol=1e-6)
+    assert (out[1, 1:] == 0).all()  # past a sample's length: zeros
+    for g, r in zip(grads, ref_grads):
+        np.testing.assert_allclose(g, r, atol=1e-5)
+
+
 def _model(**kw):
     torch.manual_seed(0)
     return EmotionEmbeddingModel(np.random.RandomState(0).randn(4, 6), {"text": 3, "audio": 2},
