@@ -5,18 +5,22 @@ Sections (all in one process, so ratios compare like with like):
 1. wrapper overhead: ``MultimodalEmotionClassifier.fit`` against a plain loop
    over the same module, data, batch size and epochs (samples/s ratio);
    both skip padding, both clip gradients, no validation split;
-2. no work on padding: skmemo (packed sequences) against the padded reference
-   loop that runs every one of the 50 steps, with a CMU-MOSEI-like length
-   distribution; checks that predictions do not change when padding is removed;
+2. no work on padding: skmemo with random batches and with
+   ``bucket_by_length=True`` against the padded reference loop that runs every
+   one of the 50 steps, with a CMU-MOSEI-like length distribution; checks that
+   predictions do not change when padding is removed, nor when prediction
+   visits the samples in order of length;
 3. close to the hardware: training GFLOP/s, counted analytically (LSTM gates
    and mapping/scoring matmuls, x3 for forward + backward), against the
-   float32 matrix-multiply peak measured in the same run;
+   float32 matrix-multiply peak measured in the same run (``--hidden-sweep``:
+   the same at larger hidden sizes, full-length sequences);
 4. inference: ``predict_proba`` samples/s for several ``predict_batch_size``;
 5. (``--sweep``) samples/s against batch size and sequence length, saved as
    a plot for the docs.
 
     python benchmarks/perf.py
-    python benchmarks/perf.py --sweep --plot docs/_static/perf_sweep.png
+    python benchmarks/perf.py --hidden-sweep 64 128 256 --sweep \
+        --plot docs/_static/perf_sweep.png
 """
 
 import argparse
@@ -54,8 +58,9 @@ def make_corpus(n, seq_len, seed=0, full=False):
 
 
 def estimator(epochs, batch_size, seed=0, **kw):
+    kw.setdefault("hidden_sizes", HIDDEN)
     return MultimodalEmotionClassifier(
-        EMOTIONS, hidden_sizes=HIDDEN, max_epochs=epochs, batch_size=batch_size,
+        EMOTIONS, max_epochs=epochs, batch_size=batch_size,
         validation_fraction=0, random_state=seed, device="cpu", **kw)
 
 
@@ -119,11 +124,12 @@ def matmul_peak(size=1024, repeat=20):
     return 2 * size ** 3 * repeat / (time.perf_counter() - start) / 1e9
 
 
-def training_flops(lengths, n_emotions=6, layers=2):
+def training_flops(lengths, n_emotions=6, layers=2, hidden=None):
     """Analytic FLOPs of one training pass over the real steps of every sample."""
+    hidden = hidden or HIDDEN
     total = 0.0
     for m, d in DIMS.items():
-        H = HIDDEN[m]
+        H = hidden[m]
         per_step = 0.0
         for layer in range(layers):
             d_in = d if layer == 0 else 2 * H
@@ -144,6 +150,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--hidden-sweep", type=int, nargs="*", default=None,
+                        help="share of peak at these hidden sizes (all three modalities)")
     parser.add_argument("--plot", default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -215,6 +223,21 @@ def main():
         out["inference"][key] = rate
         print(f"4. {key} inference (module on batches of 1024 in input order): "
               f"{rate:.0f} samples/s")
+
+    if args.hidden_sweep:
+        out["hidden_sweep"] = {}
+        Xf, Yf, Lf = make_corpus(1000, args.seq_len, full=True)
+        for H in args.hidden_sweep:
+            hidden = {m: H for m in DIMS}
+            clf = estimator(1, args.batch_size, hidden_sizes=hidden)
+            clf.fit(Xf[:256], Yf[:256])  # warm-up
+            clf = estimator(1, args.batch_size, hidden_sizes=hidden)
+            start = time.perf_counter()
+            clf.fit(Xf, Yf)
+            rate = training_flops(Lf, hidden=hidden) / (time.perf_counter() - start) / 1e9
+            out["hidden_sweep"][H] = rate / peak
+            print(f"3. hidden {H} (all modalities, {args.seq_len} real steps): "
+                  f"{rate:.1f} GFLOP/s = {100 * rate / peak:.1f}% of peak")
 
     if args.sweep:
         sweep = {}
