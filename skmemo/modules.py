@@ -75,6 +75,12 @@ def _left_align(x, lengths):
     return x.gather(1, idx[:, :, None].expand(B, T, D))
 
 
+def _cpu_half(x):
+    """float16 on the CPU, which torch's fused CPU recurrent kernels reject."""
+    return x.dtype == torch.float16 or (
+        torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.float16)
+
+
 def _reverse_within_length(x, rev):
     """Reverse each sample's real steps in place of the first ``L`` steps.
 
@@ -129,8 +135,8 @@ class SequenceEncoder(nn.Module):
         Notes
         -----
         No output at a real step depends on a padded step, and the batch runs
-        ``max(lengths)`` steps. On CUDA, and without gradients, the padding is
-        skipped with packed sequences. On the CPU, torch's packed recurrent
+        ``max(lengths)`` steps. On CUDA, without gradients, and in float16 on
+        the CPU, the padding is skipped with packed sequences. On the CPU, torch's packed recurrent
         layers have a backward pass whose cost grows with the square of the
         steps, so for training each
         direction runs on its own over a copy in which the real steps come
@@ -144,7 +150,7 @@ class SequenceEncoder(nn.Module):
         x = x[:, :T_max]
         if bool((lengths == T_max).all()):
             out, _ = self.rnn(x)  # nothing to skip
-        elif x.is_cuda or not torch.is_grad_enabled():
+        elif x.is_cuda or not torch.is_grad_enabled() or _cpu_half(x):
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True,
                                           enforce_sorted=False)
             out, _ = self.rnn(packed)
