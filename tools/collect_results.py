@@ -13,6 +13,13 @@ Every figure below was measured in this repository with the command shown
 beside it; each section is kept in `benchmarks/results/<topic>.md` and
 collected here by `python tools/collect_results.py`. Machine unless stated:
 2 CPU cores, no GPU.
+
+Figures taken before commit 1a77ac6 (each section names its command and, where
+recorded, its commit) trained through packed sequences on the CPU. The model and
+its outputs for given weights are unchanged since, but the dropout between the
+recurrent layers draws its masks differently, so re-running a seed now takes
+another training path: expect figures within the seed-to-seed spread shown, not
+identical ones.
 """
 
 
