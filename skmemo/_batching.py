@@ -41,7 +41,10 @@ def _padding_lengths(x, padding):
 
 
 def _in_memory(value):
-    return isinstance(value, (np.ndarray, torch.Tensor))
+    """numpy arrays and CPU tensors: reading their lengths costs one pass in memory."""
+    if isinstance(value, torch.Tensor):
+        return value.device.type == "cpu"
+    return isinstance(value, np.ndarray)
 
 
 def sample_lengths(X, padding="pre"):
@@ -56,7 +59,8 @@ def sample_lengths(X, padding="pre"):
     Returns
     -------
     ndarray of shape (n,) or None
-        ``None`` when some modality is not an in-memory array.
+        ``None`` when some modality is not a numpy array or CPU tensor
+        (h5py datasets, tensors on a GPU).
     """
     lengths = None
     for key, value in X.items():
@@ -70,7 +74,7 @@ def sample_lengths(X, padding="pre"):
                 return None
             L = np.asarray(given, dtype=np.int64)
         else:
-            arr = value.numpy() if isinstance(value, torch.Tensor) else value
+            arr = value.detach().numpy() if isinstance(value, torch.Tensor) else value
             L = _padding_lengths(arr, padding)
         lengths = L if lengths is None else np.maximum(lengths, L)
     return lengths

@@ -170,3 +170,16 @@ def test_a_user_sampler_is_respected(varied):
     ds = clf.get_dataset(X, Y)
     loader = clf.get_iterator(torch.utils.data.Subset(ds, range(135)), training=True)
     assert loader.batch_sampler.sampler is clf.iterator_train__sampler
+
+
+def test_lengths_of_cpu_tensors_and_save_load(varied, tmp_path):
+    import skmemo
+
+    X, Y = varied
+    tensors = {m: torch.from_numpy(X[m]) for m in ("text", "audio", "visual")}
+    np.testing.assert_array_equal(sample_lengths(tensors), sample_lengths(dict(X.items())))
+    clf = small_clf(["happy", "sad"], bucket_by_length=True, max_epochs=1).fit(X, Y)
+    clf.save(tmp_path / "m.skmemo")
+    loaded = skmemo.load(tmp_path / "m.skmemo")
+    assert loaded.bucket_by_length is True
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
