@@ -8,10 +8,12 @@ F1), refits the best by mean weighted accuracy, and the winner is evaluated on
 a held-out test split with :func:`~skmemo.metrics.emotion_classification_report`.
 
 Small on purpose (400 samples, short sequences, small encoders) so that the
-search of 6 settings x 3 folds runs in a few minutes on a CPU.
+search of 6 settings x 3 folds runs in a few minutes on a CPU. ``SKMEMO_QUICK=1
+python examples/model_selection.py`` searches 2 settings x 2 folds in seconds (smoke test).
 """
 
 # %%
+import os
 import time
 
 import numpy as np
@@ -26,11 +28,14 @@ from skmemo.metrics import emotion_classification_report, get_scorer
 from skmemo.preprocessing import ModalityScaler
 
 torch.set_num_threads(1)  # small models: one thread per fit is fastest
+QUICK = os.environ.get("SKMEMO_QUICK", "") not in ("", "0")
 EMOTIONS = ["anger", "fear", "happy", "sad"]
+N_SAMPLES, SEQ_LEN, MAX_EPOCHS, N_FOLDS = (200, 6, 2, 2) if QUICK else (400, 8, 6, 3)
 
 # %%
 # Data: three modalities, variable-length sequences zero-padded at the front.
-X, Y = make_emotion_dataset(n_samples=400, emotions=EMOTIONS, seq_len=8, random_state=0)
+X, Y = make_emotion_dataset(n_samples=N_SAMPLES, emotions=EMOTIONS, seq_len=SEQ_LEN,
+                            random_state=0)
 X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random_state=0)
 
 # %%
@@ -39,7 +44,7 @@ X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random
 # vectors adds a projection; the paper uses the word dimension).
 pipe = make_pipeline(
     ModalityScaler(),
-    MultimodalEmotionClassifier(EMOTIONS, max_epochs=6, batch_size=32,
+    MultimodalEmotionClassifier(EMOTIONS, max_epochs=MAX_EPOCHS, batch_size=32,
                                 early_stopping_patience=3, random_state=0),
 )
 grid = {
@@ -49,16 +54,18 @@ grid = {
         {"text": 16, "audio": 32, "visual": 32},
     ],
 }
+if QUICK:  # one learning rate, two hidden sizes
+    grid["multimodalemotionclassifier__lr"] = [3e-3]
 scoring = {
     "w_acc": get_scorer("weighted_accuracy"),
     "auc": get_scorer("emotion_roc_auc"),
     "w_f1": get_scorer("weighted_f1"),
 }
-search = GridSearchCV(pipe, grid, cv=KFold(3, shuffle=True, random_state=0),
+search = GridSearchCV(pipe, grid, cv=KFold(N_FOLDS, shuffle=True, random_state=0),
                       scoring=scoring, refit="w_acc")
 start = time.perf_counter()
 search.fit(X_train, Y_train)
-print(f"grid search: {len(search.cv_results_['params'])} settings x 3 folds "
+print(f"grid search: {len(search.cv_results_['params'])} settings x {N_FOLDS} folds "
       f"in {time.perf_counter() - start:.0f} s")
 
 # %%

@@ -12,10 +12,12 @@ Usage::
     python examples/zero_shot.py [OUTPUT_DIR]
 
 The heatmap is written to ``OUTPUT_DIR/emotion_distances.png`` (default: an
-``out`` folder next to this script).
+``out`` folder next to this script). ``SKMEMO_QUICK=1 python
+examples/zero_shot.py`` shrinks the data and the training to a smoke test of seconds.
 """
 
 # %%
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +30,9 @@ from skmemo.datasets import make_emotion_dataset
 from skmemo.inspection import emotion_distances
 from skmemo.model_selection import format_table, zero_shot_evaluation
 
-torch.set_num_threads(2)
+QUICK = os.environ.get("SKMEMO_QUICK", "") not in ("", "0")
+torch.set_num_threads(1 if QUICK else 2)
+N_SAMPLES, SEQ_LEN, MAX_EPOCHS = (300, 6, 2) if QUICK else (2000, 20, 10)
 EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 HELD_OUT = "surprise"
 out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "out"
@@ -36,13 +40,14 @@ out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "o
 # %%
 # Data: synthetic, three modalities, features derived from the emotions' word
 # vectors (so that transfer through word vectors is possible by construction).
-X, Y = make_emotion_dataset(n_samples=2000, emotions=EMOTIONS, seq_len=20, random_state=0)
+X, Y = make_emotion_dataset(n_samples=N_SAMPLES, emotions=EMOTIONS, seq_len=SEQ_LEN,
+                            random_state=0)
 X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random_state=0)
 
 # %%
 # Hold out, fit, add back, score: zero_shot_evaluation does all four steps
 # (see skmemo.model_selection.hold_out_emotion for the first one alone).
-clf = MultimodalEmotionClassifier(max_epochs=10, num_layers=1,
+clf = MultimodalEmotionClassifier(max_epochs=MAX_EPOCHS, num_layers=1,
                                   hidden_sizes={"audio": 32, "visual": 32}, random_state=0)
 start = time.perf_counter()
 results = zero_shot_evaluation(clf, X_train, Y_train, X_test, Y_test, emotions=EMOTIONS,

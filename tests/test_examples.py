@@ -4,7 +4,9 @@ Quick mode (``SKMEMO_QUICK=1``, or ``--quick`` for the ``plot_*`` scripts)
 shrinks data and training to a smoke run of seconds. An example without a
 quick mode is skipped, not run in full: full runs take minutes. The examples
 run one after the other in one subprocess, so that the imports (most of a
-quick run) are paid once; each test then checks its example's outcome.
+quick run) are paid once; each test then checks its example's outcome: no
+error, numbers printed, the lines of ``OUTCOMES`` in its output, and the files
+it writes (``FILES``; for the gallery, the pictures its text shows).
 """
 
 import json
@@ -25,22 +27,73 @@ PNG = b"\x89PNG\r\n\x1a\n"
 # Examples whose quick run takes more than about 30 s on 2 CPU cores.
 SLOW = set()
 
+# Command-line arguments of the examples, "{folder}" standing for the example's
+# own working folder: the gallery saves its pictures there, zero_shot.py its
+# heatmap (by default it writes next to the script).
+ARGS = {**{p.name: ["--save", "{folder}"] for p in GALLERY},
+        "zero_shot.py": ["{folder}"]}
+# Files other than the gallery's pictures that an example writes there.
+FILES = {"zero_shot.py": ["emotion_distances.png"]}
 
-# Runs the examples given on its command line one after the other, in one
-# process (the imports of torch and matplotlib are paid once), each from a
-# fresh namespace, in its own working folder, with its output captured.
+# Lines an example must print in quick mode (regular expressions, each matched
+# against whole lines): its result tables, row by row, with scores in [0, 1].
+SCORE = r"(?:0\.\d{3}|1\.000)"
+OUTCOMES = {
+    "quickstart.py": [
+        r"trained \d+ epochs in \d+\.\d s",
+        r"emotion\s+W-Acc\s+AUC\s+support",
+        *(rf"{emotion}\s+{SCORE}\s+{SCORE}\s+[1-9]\d*"
+          for emotion in ["anger", "fear", "happy", "sad", "surprise"]),
+        rf"average\s+{SCORE}\s+{SCORE}",
+    ],
+    "zero_shot.py": [
+        r"trained without 'surprise' in \d+ s",
+        r"modalities\s+unseen_auc\s+unseen_wacc\s+unseen_f1\s+seen_auc\s+seen_wacc",
+        *(rf"{modalities}(?:\s+{SCORE}){{5}}"
+          for modalities in ["T", "A", "V", "TA", "TV", "AV", "TAV"]),
+        r"emotions: \[.*'surprise'\] \(fitted on 5 \)",
+        *(rf"rank correlation of {m} distances with text distances: -?[01]\.\d\d"
+          for m in ["audio", "visual"]),
+        r"heatmaps saved to .*emotion_distances\.png",
+    ],
+    "continual_learning.py": [
+        r"\d+ training samples without surprise; few-shot set: \d+ samples "
+        r"\([1-9]\d* positives\)",
+        r"setting\s+new AUC\s+new W-Acc\s+old AUC change",
+        rf"zero-shot\s+{SCORE}\s+{SCORE}\s+\+0\.0000",
+        *(rf"{name}\s+{SCORE}\s+{SCORE}\s+[+-]0\.\d{{4}}" for name in ["FT", "JT", "GEM"]),
+        r"GEM: [1-9]\d* steps, projection \d+\.\d% of step time; memory now holds 2 tasks",
+    ],
+    "model_selection.py": [
+        r"grid search: 2 settings x 2 folds in \d+ s",
+        r"\s*lr\s+hidden \(a/v\)\s+W-Acc\s+AUC\s+W-F1\s+rank\s+fit s",
+        *(rf"\s*0\.003\s+{hidden}\s+{SCORE} ± {SCORE}\s+[01]\.\d+\s+[01]\.\d+\s+[12]\s+\S+"
+          for hidden in [8, 32]),
+        r"best: \{.*\}",
+        *(rf"\s*{emotion}(?:\s+{SCORE}){{4}}\s+[1-9]\d*"
+          for emotion in ["anger", "fear", "happy", "sad"]),
+        rf"\s*macro avg(?:\s+{SCORE}){{4}}\s+[1-9]\d*",
+    ],
+}
+
+
+# Runs the examples given on its command line (after the output folder and
+# ARGS as JSON) one after the other, in one process (the imports of torch and
+# matplotlib are paid once), each from a fresh namespace, in its own working
+# folder, with its output captured.
 RUNNER = """
 import contextlib, io, json, os, runpy, sys, traceback
 from pathlib import Path
 import matplotlib.pyplot as plt
 out = Path(sys.argv[1])
+args = json.loads(sys.argv[2])
 results = {}
-for script in sys.argv[2:]:
+for script in sys.argv[3:]:
     name = Path(script).name
     folder = out / Path(script).stem
     folder.mkdir()
     os.chdir(folder)
-    sys.argv = [script] + (["--save", str(folder)] if name.startswith("plot_") else [])
+    sys.argv = [script] + [arg.format(folder=folder) for arg in args.get(name, [])]
     buffer = io.StringIO()
     try:
         with contextlib.redirect_stdout(buffer):
@@ -73,8 +126,8 @@ def quick_runs(tmp_path_factory, request):
     out = tmp_path_factory.mktemp("examples")
     env = dict(os.environ, SKMEMO_QUICK="1", MPLBACKEND="Agg", OMP_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-c", RUNNER, str(out), *scripts], env=env,
-                          capture_output=True, text=True, timeout=1800)
+    done = subprocess.run([sys.executable, "-c", RUNNER, str(out), json.dumps(ARGS), *scripts],
+                          env=env, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-4000:]
     results = json.loads((out / "results.json").read_text())
     return {name: (r["stdout"], r["error"], out / Path(name).stem)
@@ -93,6 +146,16 @@ def test_example_runs_in_quick_mode(path, quick_runs):
     stdout, error, folder = quick_runs[path.name]
     assert error is None, f"{path.name} failed:\n{stdout[-2000:]}\n{error}"
     assert re.search(r"\d\.\d", stdout), "an example prints its numbers"
+    lines = stdout.splitlines()
+    for pattern in OUTCOMES.get(path.name, []):
+        assert any(re.fullmatch(pattern, line) for line in lines), (
+            f"{path.name} printed no line matching {pattern!r}:\n{stdout[-3000:]}"
+        )
+    for name in FILES.get(path.name, []):
+        written = folder / name
+        assert written.is_file(), f"{path.name} did not write {name} into its folder"
+        if name.endswith(".png"):
+            assert written.read_bytes()[:8] == PNG and written.stat().st_size > 10_000
     if path in GALLERY:
         saved = {png.name: png for png in folder.glob("*.png")}
         shown = set(re.findall(r"\.\. image:: /_static/(\S+\.png)", path.read_text()))
