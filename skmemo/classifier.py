@@ -26,6 +26,7 @@ from skorch.callbacks import (
     ProgressBar,
 )
 from skorch.dataset import Dataset, ValidSplit
+from torch.utils.data import DataLoader
 
 from ._batching import LengthBucketBatchSampler, dataset_lengths
 from .continual import ContinualMixin, _check_memory_size
@@ -475,6 +476,9 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         """Length-sorted batches where that is on and the lengths are known."""
         if training and not self.bucket_by_length:
             return None
+        iterator = self.iterator_train if training else self.iterator_valid
+        if not (isinstance(iterator, type) and issubclass(iterator, DataLoader)):
+            return None  # a custom iterator may not take a batch sampler
         if any(k in kwargs for k in ("sampler", "batch_sampler", "drop_last")):
             return None  # the user chose the order
         if training and not kwargs.get("shuffle", True):

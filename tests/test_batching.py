@@ -183,3 +183,18 @@ def test_lengths_of_cpu_tensors_and_save_load(varied, tmp_path):
     loaded = skmemo.load(tmp_path / "m.skmemo")
     assert loaded.bucket_by_length is True
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_custom_iterator_gets_no_batch_sampler(varied):
+    X, Y = varied
+    seen = []
+
+    def loader(dataset, **kwargs):
+        seen.append(sorted(kwargs))
+        return torch.utils.data.DataLoader(dataset, **kwargs)
+
+    clf = small_clf(["happy", "sad"], max_epochs=1, bucket_by_length=True,
+                    iterator_train=loader, iterator_valid=loader).fit(X, Y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (150, 2)
+    assert all("batch_sampler" not in kw and "batch_size" in kw for kw in seen)
