@@ -1,6 +1,6 @@
 """Length-aware batching: fewer padded steps per batch.
 
-The encoders skip the padded steps of every sample (packed sequences), but
+The encoders never let a padded step into a real step's output, but
 a batch still runs as many recurrent steps as its longest sample. With the
 short sentences typical of CMU-MOSEI in random batches, that is nearly the
 padded length every time. Grouping samples of similar length into the same

@@ -136,14 +136,14 @@ class SequenceEncoder(nn.Module):
         -----
         No output at a real step depends on a padded step, and the batch runs
         ``max(lengths)`` steps. On CUDA, without gradients, and in float16 on
-        the CPU, the padding is skipped with packed sequences. On the CPU, torch's packed recurrent
-        layers have a backward pass whose cost grows with the square of the
-        steps, so for training each
-        direction runs on its own over a copy in which the real steps come
-        first: forward over ``x``, backward over each sample's real steps
-        reversed (:func:`_reverse_within_length`); padded steps then come
-        after the real ones in both directions, and their outputs are set to
-        zero. Both ways compute the same function.
+        the CPU, the padding is skipped with packed sequences. On the CPU,
+        torch's packed recurrent layers have a backward pass whose cost grows
+        with the square of the steps, so for training each direction runs on
+        its own over a copy in which the real steps come first: forward over
+        ``x``, backward over each sample's real steps reversed
+        (``_reverse_within_length``); padded steps then come after the real
+        ones in both directions, and their outputs are set to zero. Both ways
+        compute the same function.
         """
         B = x.shape[0]
         T_max = int(lengths.max())
