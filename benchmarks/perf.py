@@ -4,7 +4,8 @@ Sections (all in one process, so ratios compare like with like):
 
 1. wrapper overhead: ``MultimodalEmotionClassifier.fit`` against a plain loop
    over the same module, data, batch size and epochs (samples/s ratio);
-   both skip padding, both clip gradients, no validation split;
+   both skip padding, both clip gradients, no validation split
+   (``--loading``: whole-batch loading against skorch's per-sample default);
 2. no work on padding: skmemo with random batches and with
    ``bucket_by_length=True`` against the padded reference loop that runs every
    one of the 50 steps, with a CMU-MOSEI-like length distribution; checks that
@@ -93,6 +94,16 @@ def reference_loop(X, Y, epochs, batch_size, full_length, seed=0):
     return time.perf_counter() - start
 
 
+def time_fit_per_sample(X, Y, epochs, batch_size, **kw):
+    """skorch's default loading: index one sample at a time, then collate."""
+    from skorch.dataset import Dataset
+    from torch.utils.data import default_collate
+
+    return time_fit(X, Y, epochs, batch_size, dataset=Dataset,
+                    iterator_train__collate_fn=default_collate,
+                    iterator_valid__collate_fn=default_collate, **kw)
+
+
 def reference_predict(clf, X, full_length, batch_size=1024):
     """Hand-written inference: the fitted module, batches in input order."""
     model = clf.module_.eval()
@@ -150,6 +161,9 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--loading", type=int, nargs="*", default=None,
+                        help="batch sizes at which to compare whole-batch loading "
+                             "with skorch's per-sample default")
     parser.add_argument("--hidden-sweep", type=int, nargs="*", default=None,
                         help="share of peak at these hidden sizes (all three modalities)")
     parser.add_argument("--plot", default=None)
@@ -183,6 +197,19 @@ def main():
           f"{out['packing_speedup']:.2f}x, packed + bucket_by_length "
           f"{sps['skmemo_bucketed']:.0f} samples/s = {out['padding_speedup']:.2f}x "
           f"(goal >= 1.5x)")
+
+    if args.loading:
+        out["loading"] = {}
+        for bs in args.loading:
+            whole, single = [], []
+            for _ in range(args.repeats):
+                whole.append(time_fit(X, Y, 1, bs, bucket_by_length=True)[0])
+                single.append(time_fit_per_sample(X, Y, 1, bs, bucket_by_length=True)[0])
+            ratio = min(single) / min(whole)
+            out["loading"][bs] = ratio
+            print(f"1b. batch {bs}: whole-batch loading {args.n / min(whole):.0f} samples/s, "
+                  f"per-sample indexing + collation {args.n / min(single):.0f} samples/s "
+                  f"-> per-sample takes {ratio:.2f}x the time")
 
     _, clf = time_fit(X[:512], Y[:512], 1, args.batch_size)
     trimmed = {m: X[m][:512, -int(lengths[:512].max()):] for m in DIMS}
