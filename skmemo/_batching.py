@@ -22,7 +22,8 @@ random ones.
 
 import numpy as np
 import torch
-from torch.utils.data import Sampler, Subset
+from skorch.dataset import Dataset
+from torch.utils.data import DataLoader, Sampler, Subset
 
 _ROWS_PER_CHUNK = 4096
 
@@ -150,3 +151,109 @@ class LengthBucketBatchSampler(Sampler):
             batches.extend(self._batches(chunk))
         for k in rng.permutation(len(batches)):
             yield batches[k].tolist()
+
+
+def _take(array, idx, key):
+    """Rows ``idx`` (sorted) of one input array as a tensor."""
+    if isinstance(array, torch.Tensor):
+        out = array[torch.from_numpy(idx)]
+    else:
+        # numpy arrays and h5py datasets (which need increasing indices)
+        out = torch.from_numpy(np.asarray(array[idx]))
+    if key.endswith("_lengths"):
+        return out.long()
+    return out.float()
+
+
+def _batch_collate(batch):
+    """Batches are assembled by :meth:`MultimodalDataset.__getitems__`."""
+    return batch
+
+
+class MultimodalDataset(Dataset):
+    """skorch dataset that reads a whole batch at once.
+
+    skorch's default dataset indexes one sample at a time and collates them;
+    here the DataLoader hands the batch's indices to :meth:`__getitems__`, which
+    slices every modality once (sorted indices, so h5py datasets are read in
+    one pass).
+    """
+
+    def __getitems__(self, indices):
+        idx = np.sort(np.asarray(indices, dtype=np.int64))
+        Xb = {k: _take(v, idx, k) for k, v in self.X.items()}
+        if self.y is None:
+            yb = torch.zeros(len(idx))
+        else:
+            yb = torch.as_tensor(np.asarray(self.y[idx]), dtype=torch.float32)
+        return Xb, yb
+
+
+def _unsort(out, order):
+    """Rows computed in ``order`` back in input order."""
+    result = torch.empty_like(out)
+    result[order.to(out.device)] = out
+    return result
+
+
+class LengthOrderMixin:
+    """The estimator's loaders: whole batches, pinned memory on CUDA, length order."""
+
+    def get_iterator(self, dataset, training=False):
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = self.get_params_for(prefix)
+        kwargs.setdefault("collate_fn", _batch_collate)
+        if training:
+            kwargs.setdefault("shuffle", True)
+            kwargs.setdefault("batch_size", self.batch_size)
+        else:
+            kwargs.setdefault("batch_size", self.predict_batch_size or 1024)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        if str(self.device).startswith("cuda"):
+            kwargs.setdefault("pin_memory", True)
+        sampler = self._length_batch_sampler(dataset, kwargs, training)
+        if sampler is not None:
+            for key in ("batch_size", "shuffle", "sampler", "drop_last"):
+                kwargs.pop(key, None)
+            kwargs["batch_sampler"] = sampler
+        iterator = self.iterator_train if training else self.iterator_valid
+        return iterator(dataset, **kwargs)
+
+    def _length_batch_sampler(self, dataset, kwargs, training):
+        """Length-sorted batches where that is on and the lengths are known."""
+        if training and not self.bucket_by_length:
+            return None
+        iterator = self.iterator_train if training else self.iterator_valid
+        if not (isinstance(iterator, type) and issubclass(iterator, DataLoader)):
+            return None  # a custom iterator may not take a batch sampler
+        if any(k in kwargs for k in ("sampler", "batch_sampler", "drop_last")):
+            return None  # the user chose the order
+        if training and not kwargs.get("shuffle", True):
+            return None
+        lengths = dataset_lengths(dataset, self.padding)
+        if lengths is None:
+            return None
+        return LengthBucketBatchSampler(lengths, kwargs["batch_size"], shuffle=training)
+
+    def forward(self, X, training=False, device="cpu"):
+        """Module outputs for every sample of ``X``, in the order of ``X``.
+
+        Prediction visits the samples in order of length (see
+        ``predict_batch_size``); this puts the outputs back in input order.
+        """
+        dataset = self.get_dataset(X)
+        out = super().forward(dataset, training=training, device=device)
+        if training:
+            return out
+        kwargs = self.get_params_for("iterator_valid")
+        kwargs.setdefault("batch_size", self.predict_batch_size or 1024)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        sampler = self._length_batch_sampler(dataset, kwargs, training=False)
+        if sampler is None:
+            return out
+        order = torch.as_tensor(np.concatenate(list(sampler)))
+        if isinstance(out, torch.Tensor):
+            return _unsort(out, order)
+        return tuple(_unsort(o, order) for o in out)

@@ -1,21 +1,22 @@
 """The estimator: :class:`MultimodalEmotionClassifier`.
 
-Only the scikit-learn / skorch surface lives here; the network is in
-:mod:`skmemo.modules`, word vectors in :mod:`skmemo.vectors`, input checks in
-:mod:`skmemo.data`.
+Only the scikit-learn / skorch surface lives here, in parts by idea: batches
+and their order in :mod:`skmemo._batching`, mixed precision in
+:mod:`skmemo._precision`, zero-shot emotions in :mod:`skmemo._zero_shot`,
+continual learning in :mod:`skmemo.continual`, the training callbacks in
+:mod:`skmemo._callbacks`. The network is in :mod:`skmemo.modules`, word vectors
+in :mod:`skmemo.vectors`, input checks in :mod:`skmemo.data`.
 """
 
 import copy
 import warnings
-from collections.abc import Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from skorch import NeuralNet
 from skorch.callbacks import (
-    Callback,
     EarlyStopping,
     EpochScoring,
     EpochTimer,
@@ -25,10 +26,12 @@ from skorch.callbacks import (
     PrintLog,
     ProgressBar,
 )
-from skorch.dataset import Dataset, ValidSplit
-from torch.utils.data import DataLoader
+from skorch.dataset import ValidSplit
 
-from ._batching import LengthBucketBatchSampler, dataset_lengths
+from ._batching import LengthOrderMixin, MultimodalDataset
+from ._callbacks import _EpochSnapshot, _training_state, _valid_weighted_accuracy
+from ._precision import _PRECISIONS, MixedPrecisionMixin
+from ._zero_shot import ZeroShotMixin
 from .continual import ContinualMixin, _check_memory_size
 from .data import MODALITIES, check_X, check_y
 from .exceptions import NotFittedError
@@ -48,81 +51,8 @@ def resolve_device(device):
     return device
 
 
-def _take(array, idx, key):
-    """Rows ``idx`` (sorted) of one input array as a tensor."""
-    if isinstance(array, torch.Tensor):
-        out = array[torch.from_numpy(idx)]
-    else:
-        # numpy arrays and h5py datasets (which need increasing indices)
-        out = torch.from_numpy(np.asarray(array[idx]))
-    if key.endswith("_lengths"):
-        return out.long()
-    return out.float()
-
-
-def _unsort(out, order):
-    """Rows computed in ``order`` back in input order."""
-    result = torch.empty_like(out)
-    result[order.to(out.device)] = out
-    return result
-
-
-def _batch_collate(batch):
-    """Batches are assembled by :meth:`MultimodalDataset.__getitems__`."""
-    return batch
-
-
-class MultimodalDataset(Dataset):
-    """skorch dataset that reads a whole batch at once.
-
-    skorch's default dataset indexes one sample at a time and collates them;
-    here the DataLoader hands the batch's indices to :meth:`__getitems__`, which
-    slices every modality once (sorted indices, so h5py datasets are read in
-    one pass).
-    """
-
-    def __getitems__(self, indices):
-        idx = np.sort(np.asarray(indices, dtype=np.int64))
-        Xb = {k: _take(v, idx, k) for k, v in self.X.items()}
-        if self.y is None:
-            yb = torch.zeros(len(idx))
-        else:
-            yb = torch.as_tensor(np.asarray(self.y[idx]), dtype=torch.float32)
-        return Xb, yb
-
-
-def _valid_weighted_accuracy(net, X, y):
-    """Epoch scoring: mean weighted accuracy on the internal validation split."""
-    proba = torch.sigmoid(net.forward(X, training=False)).numpy()
-    y = np.asarray(y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return weighted_accuracy_score(y, proba > net._thresholds(y.shape[1]))
-
-
-def _training_state(net):
-    return {
-        "module": copy.deepcopy(net.module_.state_dict()),
-        "optimizer": copy.deepcopy(net.optimizer_.state_dict()),
-    }
-
-
-class _EpochSnapshot(Callback):
-    """Keep the module and optimizer state of the last complete epoch in memory.
-
-    If training is interrupted (KeyboardInterrupt, or an exception mid-epoch),
-    the estimator goes back to this state, so it stays usable; before the
-    first epoch completes, that is the state the run started from.
-    """
-
-    def on_epoch_end(self, net, **kwargs):
-        net.epoch_snapshot_ = _training_state(net)
-
-
-_PRECISIONS = {"32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
+class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixin,
+                                  MixedPrecisionMixin, ClassifierMixin, NeuralNet):
     """Multi-label emotion classifier with modality-transferable emotion embeddings.
 
     The model of Dai et al. (AACL 2020): each emotion is the word vector of its
@@ -451,64 +381,6 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
             return split(dataset, y)
         return super().get_split_datasets(X, y, **fit_params)
 
-    def get_iterator(self, dataset, training=False):
-        prefix = "iterator_train" if training else "iterator_valid"
-        kwargs = self.get_params_for(prefix)
-        kwargs.setdefault("collate_fn", _batch_collate)
-        if training:
-            kwargs.setdefault("shuffle", True)
-            kwargs.setdefault("batch_size", self.batch_size)
-        else:
-            kwargs.setdefault("batch_size", self.predict_batch_size or 1024)
-        if kwargs["batch_size"] == -1:
-            kwargs["batch_size"] = len(dataset)
-        if str(self.device).startswith("cuda"):
-            kwargs.setdefault("pin_memory", True)
-        sampler = self._length_batch_sampler(dataset, kwargs, training)
-        if sampler is not None:
-            for key in ("batch_size", "shuffle", "sampler", "drop_last"):
-                kwargs.pop(key, None)
-            kwargs["batch_sampler"] = sampler
-        iterator = self.iterator_train if training else self.iterator_valid
-        return iterator(dataset, **kwargs)
-
-    def _length_batch_sampler(self, dataset, kwargs, training):
-        """Length-sorted batches where that is on and the lengths are known."""
-        if training and not self.bucket_by_length:
-            return None
-        iterator = self.iterator_train if training else self.iterator_valid
-        if not (isinstance(iterator, type) and issubclass(iterator, DataLoader)):
-            return None  # a custom iterator may not take a batch sampler
-        if any(k in kwargs for k in ("sampler", "batch_sampler", "drop_last")):
-            return None  # the user chose the order
-        if training and not kwargs.get("shuffle", True):
-            return None
-        lengths = dataset_lengths(dataset, self.padding)
-        if lengths is None:
-            return None
-        return LengthBucketBatchSampler(lengths, kwargs["batch_size"], shuffle=training)
-
-    def forward(self, X, training=False, device="cpu"):
-        """Module outputs for every sample of ``X``, in the order of ``X``.
-
-        Prediction visits the samples in order of length (see
-        ``predict_batch_size``); this puts the outputs back in input order.
-        """
-        dataset = self.get_dataset(X)
-        out = super().forward(dataset, training=training, device=device)
-        if training:
-            return out
-        kwargs = self.get_params_for("iterator_valid")
-        kwargs.setdefault("batch_size", self.predict_batch_size or 1024)
-        if kwargs["batch_size"] == -1:
-            kwargs["batch_size"] = len(dataset)
-        sampler = self._length_batch_sampler(dataset, kwargs, training=False)
-        if sampler is None:
-            return out
-        order = torch.as_tensor(np.concatenate(list(sampler)))
-        if isinstance(out, torch.Tensor):
-            return _unsort(out, order)
-        return tuple(_unsort(o, order) for o in out)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """skorch's fit loop; an interrupted run falls back to the last full epoch."""
@@ -530,51 +402,6 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
         if len(history) and "train_loss" not in history[-1]:
             history.pop()  # the epoch that did not finish
 
-    def _autocast(self):
-        dtype = _PRECISIONS.get(self.precision)
-        if dtype is None:
-            return nullcontext()
-        device_type = torch.device(self.device).type
-        return torch.autocast(device_type=device_type, dtype=dtype)
-
-    def infer(self, x, **fit_params):
-        """Move a batch to the device (non-blocking) and run the module."""
-        if isinstance(x, Mapping):
-            non_blocking = str(self.device).startswith("cuda")
-            x = {k: v.to(self.device, non_blocking=non_blocking)
-                 if isinstance(v, torch.Tensor) else v for k, v in x.items()}
-            x.update(fit_params)
-            with self._autocast():
-                out = self.module_(**x)
-            return out.float()
-        return super().infer(x, **fit_params)
-
-    def train_step_single(self, batch, **fit_params):
-        scaler = self._grad_scaler()
-        if scaler is None:
-            return super().train_step_single(batch, **fit_params)
-        self._set_training(True)
-        Xi, yi = batch
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(self.optimizer_)  # clipping callbacks see true gradients
-        return {"loss": loss, "y_pred": y_pred}
-
-    def _grad_scaler(self):
-        if self.precision != "fp16" or not str(self.device).startswith("cuda"):
-            return None
-        if getattr(self, "grad_scaler_", None) is None:
-            self.grad_scaler_ = torch.amp.GradScaler("cuda")
-        return self.grad_scaler_
-
-    def _step_optimizer(self, step_fn):
-        scaler = self._grad_scaler()
-        if scaler is None:
-            return super()._step_optimizer(step_fn)
-        step_fn()
-        scaler.step(self.optimizer_)
-        scaler.update()
 
     def initialize_module(self):
         kwargs = {
@@ -855,85 +682,6 @@ class MultimodalEmotionClassifier(ContinualMixin, ClassifierMixin, NeuralNet):
     # ------------------------------------------------------------------
     # zero-shot
     # ------------------------------------------------------------------
-    def add_emotions(self, words, *, threshold=0.5):
-        """Add emotions zero-shot, from their word vectors alone.
-
-        Each new emotion's word vector is appended to the frozen textual
-        emotion embeddings; the learned mapping functions carry it into the
-        audio and visual spaces. From then on ``predict_proba``, ``predict``,
-        ``decision_function``, ``classes_`` and ``emotions_`` include it.
-
-        Parameters
-        ----------
-        words : list of str or mapping
-            Emotion specifications (``"awe"``, ``"surprise|surprised"``,
-            ``"mildly annoyed"``), looked up in the ``word_vectors`` source used
-            at fit; or a mapping ``{name: vector}`` of ready vectors of the
-            word-vector dimension.
-        threshold : float, default=0.5
-            Decision threshold of the new emotions when ``threshold`` is
-            per-emotion.
-
-        Returns
-        -------
-        self
-
-        Notes
-        -----
-        Atomic: if any word is unknown, already present or repeated, nothing is
-        added. ``clone`` of an estimator with added emotions gives an unfitted
-        estimator with the original ``emotions`` parameter (added emotions are
-        fitted state, not parameters).
-        """
-        self._check_fitted("add_emotions")
-        if isinstance(words, str):
-            raise TypeError("words must be a list of emotion words, e.g. ['awe']")
-        if hasattr(words, "keys"):
-            names = [str(n) for n in words.keys()]
-        else:
-            names = list(words)
-        if not names:
-            raise ValueError("add_emotions got no emotion words")
-        normalised = [str(n).lower().strip() for n in names]
-        present = {e.lower().strip() for e in self.emotions_}
-        clash = sorted({n for n in normalised if n in present})
-        if clash:
-            raise ValueError(f"emotions already present: {clash}")
-        dupes = sorted({n for n in normalised if normalised.count(n) > 1})
-        if dupes:
-            raise ValueError(f"words contains duplicates: {dupes}")
-        if not (np.isscalar(threshold) and 0 <= float(threshold) <= 1):
-            raise ValueError(f"threshold must be a float in [0, 1], got {threshold!r}")
-        d = self.emotion_vectors_.shape[1]
-        if hasattr(words, "keys"):
-            rows = [np.asarray(words[n], dtype=np.float32).ravel() for n in words.keys()]
-            bad = {n: r.shape[0] for n, r in zip(names, rows)
-                   if r.shape[0] != d or not np.all(np.isfinite(r))}
-            if bad:
-                raise ValueError(
-                    f"vectors passed to add_emotions must be finite and of the "
-                    f"word-vector dimension {d}; got sizes {bad}"
-                )
-            vectors = np.stack(rows)
-        else:
-            vectors = emotion_vectors(names, self.word_vectors)
-            if vectors.shape[1] != d:
-                raise ValueError(
-                    f"the word-vector source now gives {vectors.shape[1]}-d vectors, "
-                    f"but the model was fitted with {d}-d vectors"
-                )
-
-        # validated: commit
-        self.module_.add_emotions(vectors)
-        self.emotion_vectors_ = np.concatenate([self.emotion_vectors_, vectors])
-        self.emotions_ = list(self.emotions_) + names
-        self.added_thresholds_ = list(self.added_thresholds_) + [float(threshold)] * len(names)
-        self.classes_ = np.array([[0, 1]] * len(self.emotions_))
-        if self.pos_weight_ is not None:
-            self.pos_weight_ = np.concatenate(
-                [self.pos_weight_, np.ones(len(names), np.float32)])
-            self._set_pos_weight(self.pos_weight_)
-        return self
 
     # ------------------------------------------------------------------
     # prediction

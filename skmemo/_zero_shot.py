@@ -1,0 +1,89 @@
+"""Zero-shot emotions: :meth:`MultimodalEmotionClassifier.add_emotions`."""
+
+import numpy as np
+
+from .vectors import emotion_vectors
+
+
+class ZeroShotMixin:
+    """Extends a fitted estimator's label space from word vectors alone."""
+
+    def add_emotions(self, words, *, threshold=0.5):
+        """Add emotions zero-shot, from their word vectors alone.
+
+        Each new emotion's word vector is appended to the frozen textual
+        emotion embeddings; the learned mapping functions carry it into the
+        audio and visual spaces. From then on ``predict_proba``, ``predict``,
+        ``decision_function``, ``classes_`` and ``emotions_`` include it.
+
+        Parameters
+        ----------
+        words : list of str or mapping
+            Emotion specifications (``"awe"``, ``"surprise|surprised"``,
+            ``"mildly annoyed"``), looked up in the ``word_vectors`` source used
+            at fit; or a mapping ``{name: vector}`` of ready vectors of the
+            word-vector dimension.
+        threshold : float, default=0.5
+            Decision threshold of the new emotions when ``threshold`` is
+            per-emotion.
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        Atomic: if any word is unknown, already present or repeated, nothing is
+        added. ``clone`` of an estimator with added emotions gives an unfitted
+        estimator with the original ``emotions`` parameter (added emotions are
+        fitted state, not parameters).
+        """
+        self._check_fitted("add_emotions")
+        if isinstance(words, str):
+            raise TypeError("words must be a list of emotion words, e.g. ['awe']")
+        if hasattr(words, "keys"):
+            names = [str(n) for n in words.keys()]
+        else:
+            names = list(words)
+        if not names:
+            raise ValueError("add_emotions got no emotion words")
+        normalised = [str(n).lower().strip() for n in names]
+        present = {e.lower().strip() for e in self.emotions_}
+        clash = sorted({n for n in normalised if n in present})
+        if clash:
+            raise ValueError(f"emotions already present: {clash}")
+        dupes = sorted({n for n in normalised if normalised.count(n) > 1})
+        if dupes:
+            raise ValueError(f"words contains duplicates: {dupes}")
+        if not (np.isscalar(threshold) and 0 <= float(threshold) <= 1):
+            raise ValueError(f"threshold must be a float in [0, 1], got {threshold!r}")
+        d = self.emotion_vectors_.shape[1]
+        if hasattr(words, "keys"):
+            rows = [np.asarray(words[n], dtype=np.float32).ravel() for n in words.keys()]
+            bad = {n: r.shape[0] for n, r in zip(names, rows)
+                   if r.shape[0] != d or not np.all(np.isfinite(r))}
+            if bad:
+                raise ValueError(
+                    f"vectors passed to add_emotions must be finite and of the "
+                    f"word-vector dimension {d}; got sizes {bad}"
+                )
+            vectors = np.stack(rows)
+        else:
+            vectors = emotion_vectors(names, self.word_vectors)
+            if vectors.shape[1] != d:
+                raise ValueError(
+                    f"the word-vector source now gives {vectors.shape[1]}-d vectors, "
+                    f"but the model was fitted with {d}-d vectors"
+                )
+
+        # validated: commit
+        self.module_.add_emotions(vectors)
+        self.emotion_vectors_ = np.concatenate([self.emotion_vectors_, vectors])
+        self.emotions_ = list(self.emotions_) + names
+        self.added_thresholds_ = list(self.added_thresholds_) + [float(threshold)] * len(names)
+        self.classes_ = np.array([[0, 1]] * len(self.emotions_))
+        if self.pos_weight_ is not None:
+            self.pos_weight_ = np.concatenate(
+                [self.pos_weight_, np.ones(len(names), np.float32)])
+            self._set_pos_weight(self.pos_weight_)
+        return self
