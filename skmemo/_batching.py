@@ -25,20 +25,20 @@ import torch
 from skorch.dataset import Dataset
 from torch.utils.data import DataLoader, Sampler, Subset
 
+from .modules import lengths_from_padding
+
 _ROWS_PER_CHUNK = 4096
 
 
 def _padding_lengths(x, padding):
-    """Real lengths of a zero-padded ``(n, T, D)`` numpy array, in chunks."""
-    n, T = x.shape[0], x.shape[1]
-    out = np.empty(n, dtype=np.int64)
-    for start in range(0, n, _ROWS_PER_CHUNK):
-        nonzero = np.any(x[start:start + _ROWS_PER_CHUNK] != 0, axis=2)  # (c, T)
-        if padding == "post":
-            nonzero = nonzero[:, ::-1]
-        first = nonzero.argmax(axis=1)
-        out[start:start + len(first)] = np.where(nonzero.any(axis=1), T - first, 1)
-    return out
+    """:func:`~skmemo.modules.lengths_from_padding` of a ``(n, T, D)`` numpy array, in chunks."""
+    out = []
+    for start in range(0, x.shape[0], _ROWS_PER_CHUNK):
+        chunk = x[start:start + _ROWS_PER_CHUNK]
+        if not chunk.flags.writeable:  # torch wants writable memory; copy one chunk
+            chunk = chunk.copy()
+        out.append(lengths_from_padding(torch.from_numpy(chunk), padding).numpy())
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
 def _in_memory(value):
@@ -246,12 +246,8 @@ class LengthOrderMixin:
         out = super().forward(dataset, training=training, device=device)
         if training:
             return out
-        kwargs = self.get_params_for("iterator_valid")
-        kwargs.setdefault("batch_size", self.predict_batch_size or 1024)
-        if kwargs["batch_size"] == -1:
-            kwargs["batch_size"] = len(dataset)
-        sampler = self._length_batch_sampler(dataset, kwargs, training=False)
-        if sampler is None:
+        sampler = getattr(self.get_iterator(dataset, training=False), "batch_sampler", None)
+        if not isinstance(sampler, LengthBucketBatchSampler):
             return out
         order = torch.as_tensor(np.concatenate(list(sampler)))
         if isinstance(out, torch.Tensor):

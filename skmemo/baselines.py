@@ -271,10 +271,8 @@ class _BaselineMixin:
         Parameters
         ----------
         words : list of str or mapping
-            As in :meth:`MultimodalEmotionClassifier.add_emotions`.
         threshold : float, default=0.5
-            Decision threshold of the new emotions when ``threshold`` is
-            per-emotion.
+            As in :meth:`MultimodalEmotionClassifier.add_emotions`.
 
         Returns
         -------
