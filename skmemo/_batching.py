@@ -25,6 +25,7 @@ import torch
 from skorch.dataset import Dataset
 from torch.utils.data import DataLoader, Sampler, Subset
 
+from .data import take_rows
 from .modules import lengths_from_padding
 
 _ROWS_PER_CHUNK = 4096
@@ -154,12 +155,11 @@ class LengthBucketBatchSampler(Sampler):
 
 
 def _take(array, idx, key):
-    """Rows ``idx`` (sorted) of one input array as a tensor."""
+    """Rows ``idx`` (in that order) of one input array as a tensor."""
     if isinstance(array, torch.Tensor):
-        out = array[torch.from_numpy(idx)]
+        out = array[torch.from_numpy(idx).to(array.device)]
     else:
-        # numpy arrays and h5py datasets (which need increasing indices)
-        out = torch.from_numpy(np.asarray(array[idx]))
+        out = torch.from_numpy(np.asarray(take_rows(array, idx)))
     if key.endswith("_lengths"):
         return out.long()
     return out.float()
@@ -175,17 +175,19 @@ class MultimodalDataset(Dataset):
 
     skorch's default dataset indexes one sample at a time and collates them;
     here the DataLoader hands the batch's indices to :meth:`__getitems__`, which
-    slices every modality once (sorted indices, so h5py datasets are read in
-    one pass).
+    slices every modality once and returns the rows in the order asked for
+    (h5py datasets are read at sorted indices in one pass, then reordered). So
+    any sampler, a ``Subset`` or a sharded distributed sampler gets exactly
+    the samples it asked for, in its order.
     """
 
     def __getitems__(self, indices):
-        idx = np.sort(np.asarray(indices, dtype=np.int64))
+        idx = np.asarray(indices, dtype=np.int64)
         Xb = {k: _take(v, idx, k) for k, v in self.X.items()}
         if self.y is None:
             yb = torch.zeros(len(idx))
         else:
-            yb = torch.as_tensor(np.asarray(self.y[idx]), dtype=torch.float32)
+            yb = torch.as_tensor(np.asarray(take_rows(self.y, idx)), dtype=torch.float32)
         return Xb, yb
 
 
@@ -197,7 +199,14 @@ def _unsort(out, order):
 
 
 class LengthOrderMixin:
-    """The estimator's loaders: whole batches, pinned memory on CUDA, length order."""
+    """The estimator's loaders: whole batches, pinned memory on CUDA, length order.
+
+    ``get_iterator`` builds plain skorch loaders (input order for prediction and
+    validation, so skorch's scoring callbacks, ``Subset`` and distributed
+    samplers see the order they expect); training batches are length-bucketed
+    when ``bucket_by_length=True``. Prediction on user data is length-ordered
+    in :meth:`forward`, which reorders the data itself and knows the order.
+    """
 
     def get_iterator(self, dataset, training=False):
         prefix = "iterator_train" if training else "iterator_valid"
@@ -212,44 +221,57 @@ class LengthOrderMixin:
             kwargs["batch_size"] = len(dataset)
         if str(self.device).startswith("cuda"):
             kwargs.setdefault("pin_memory", True)
-        sampler = self._length_batch_sampler(dataset, kwargs, training)
-        if sampler is not None:
-            for key in ("batch_size", "shuffle", "sampler", "drop_last"):
-                kwargs.pop(key, None)
-            kwargs["batch_sampler"] = sampler
+        if training and self._bucketing(kwargs):
+            lengths = dataset_lengths(dataset, self.padding)
+            if lengths is not None:
+                batch_size = kwargs["batch_size"]
+                for key in ("batch_size", "shuffle", "sampler", "drop_last"):
+                    kwargs.pop(key, None)
+                kwargs["batch_sampler"] = LengthBucketBatchSampler(lengths, batch_size)
         iterator = self.iterator_train if training else self.iterator_valid
         return iterator(dataset, **kwargs)
 
-    def _length_batch_sampler(self, dataset, kwargs, training):
-        """Length-sorted batches where that is on and the lengths are known."""
-        if training and not self.bucket_by_length:
-            return None
-        iterator = self.iterator_train if training else self.iterator_valid
-        if not (isinstance(iterator, type) and issubclass(iterator, DataLoader)):
-            return None  # a custom iterator may not take a batch sampler
+    def _bucketing(self, kwargs):
+        """Length-bucketed training batches: on, and nothing else chose the order."""
+        if not self.bucket_by_length:
+            return False
+        if not (isinstance(self.iterator_train, type)
+                and issubclass(self.iterator_train, DataLoader)):
+            return False  # a custom iterator may not take a batch sampler
         if any(k in kwargs for k in ("sampler", "batch_sampler", "drop_last")):
-            return None  # the user chose the order
-        if training and not kwargs.get("shuffle", True):
+            return False  # the user chose the order
+        return bool(kwargs.get("shuffle", True))
+
+    def _prediction_order(self, dataset):
+        """Indices of ``dataset`` sorted by length, or None to keep input order."""
+        if not (isinstance(self.iterator_valid, type)
+                and issubclass(self.iterator_valid, DataLoader)):
             return None
+        kwargs = self.get_params_for("iterator_valid")
+        if any(k in kwargs for k in ("sampler", "batch_sampler")):
+            return None  # the user chose the order
         lengths = dataset_lengths(dataset, self.padding)
         if lengths is None:
             return None
-        return LengthBucketBatchSampler(lengths, kwargs["batch_size"], shuffle=training)
+        return np.argsort(lengths, kind="stable")
 
     def forward(self, X, training=False, device="cpu"):
         """Module outputs for every sample of ``X``, in the order of ``X``.
 
-        Prediction visits the samples in order of length (see
-        ``predict_batch_size``); this puts the outputs back in input order.
+        For user data (a mapping), prediction visits the samples in order of
+        length (see ``predict_batch_size``) through a ``Subset`` in that
+        order, and puts the outputs back in input order. A dataset given by
+        skorch (validation, scoring callbacks) is visited in its own order.
         """
+        if isinstance(X, torch.utils.data.Dataset):
+            return super().forward(X, training=training, device=device)
         dataset = self.get_dataset(X)
-        out = super().forward(dataset, training=training, device=device)
-        if training:
-            return out
-        sampler = getattr(self.get_iterator(dataset, training=False), "batch_sampler", None)
-        if not isinstance(sampler, LengthBucketBatchSampler):
-            return out
-        order = torch.as_tensor(np.concatenate(list(sampler)))
+        order = None if training else self._prediction_order(dataset)
+        if order is None:
+            return super().forward(dataset, training=training, device=device)
+        out = super().forward(Subset(dataset, order.tolist()), training=training,
+                              device=device)
+        order = torch.from_numpy(order)
         if isinstance(out, torch.Tensor):
             return _unsort(out, order)
         return tuple(_unsort(o, order) for o in out)

@@ -1,12 +1,12 @@
 """Callbacks and epoch scoring used by the estimator."""
 
-import copy
 import warnings
 
 import numpy as np
 import torch
 from skorch.callbacks import Callback
 
+from ._transaction import weights_snapshot
 from .metrics import weighted_accuracy_score
 
 
@@ -16,23 +16,17 @@ def _valid_weighted_accuracy(net, X, y):
     y = np.asarray(y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return weighted_accuracy_score(y, proba > net._thresholds(y.shape[1]))
-
-
-def _training_state(net):
-    return {
-        "module": copy.deepcopy(net.module_.state_dict()),
-        "optimizer": copy.deepcopy(net.optimizer_.state_dict()),
-    }
+        return weighted_accuracy_score(y, proba > net.thresholds_[:y.shape[1]])
 
 
 class _EpochSnapshot(Callback):
     """Keep the module and optimizer state of the last complete epoch in memory.
 
-    If training is interrupted (KeyboardInterrupt, or an exception mid-epoch),
-    the estimator goes back to this state, so it stays usable; before the
-    first epoch completes, that is the state the run started from.
+    If training is interrupted with Ctrl-C (``KeyboardInterrupt``), the
+    estimator goes back to this state and keeps the completed epochs, as
+    skorch does; any other error undoes the whole call
+    (:mod:`skmemo._transaction`).
     """
 
     def on_epoch_end(self, net, **kwargs):
-        net.epoch_snapshot_ = _training_state(net)
+        net.epoch_snapshot_ = weights_snapshot(net)

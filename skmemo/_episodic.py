@@ -170,7 +170,57 @@ class EpisodicMemory:
                 task["y"] = task["y"][keep]
         idx = _covering_sample(y[:, :K], shares[-1], self._rng(n_tasks - 1, n_tasks))
         self.tasks.append({"X": _take_rows(X, idx), "y": y[idx], "n_emotions": int(K),
-                           "pos_weight": pos_weight})
+                           "pos_weight": pos_weight, "n_seen": int(n)})
+        return self
+
+    def extend_task(self, X, y, *, pos_weight=None):
+        """Add ``(X, y)`` to the latest task (a stream of chunks of one task).
+
+        The task keeps a selection of everything it has seen: of its budget
+        (its water-filled share of ``capacity``), the new chunk gets the part
+        proportional to its size among all samples the task has seen, and the
+        stored samples keep the rest; earlier tasks keep their memory. With no
+        task stored yet this is :meth:`add_task`.
+
+        Parameters
+        ----------
+        X : mapping
+            Same modalities as the task's stored samples.
+        y : array-like of shape (n, K)
+            At least the task's ``n_emotions`` columns.
+        pos_weight : ignored when a task exists (the task keeps its own)
+
+        Returns
+        -------
+        self
+        """
+        if not self.tasks:
+            return self.add_task(X, y, pos_weight=pos_weight)
+        y = check_y(y)
+        task = self.tasks[-1]
+        K = task["n_emotions"]
+        if y.shape[1] < K or len(y) == 0 or any(len(v) != len(y) for v in X.values()):
+            raise ValueError(f"y must hold at least {K} columns and as many rows as X")
+        if set(X) != set(task["X"]):
+            raise ValueError(f"X must hold the task's keys {sorted(task['X'])}; got "
+                             f"{sorted(X)}")
+        seen = int(task.get("n_seen", len(task["y"])))
+        n_new = len(y)
+        shares = _water_fill([len(t["y"]) for t in self.tasks[:-1]]
+                             + [len(task["y"]) + n_new], self.capacity)
+        share = shares[-1]
+        k_new = min(n_new, int(round(share * n_new / (seen + n_new))))
+        k_old = min(len(task["y"]), share - k_new)
+        k_new = min(n_new, share - k_old)
+        rng = self._rng(len(self.tasks) - 1, len(self.tasks) + seen)
+        old = _covering_sample(task["y"][:, :K], k_old, rng)
+        new = _covering_sample(y[:, :K], k_new, rng)
+        rows = _take_rows(X, new)
+        task["X"] = {k: np.concatenate([v[old], rows[k]]) for k, v in task["X"].items()}
+        task["y"] = np.concatenate([task["y"][old], y[new][:, :task["y"].shape[1]]
+                                    if y.shape[1] >= task["y"].shape[1]
+                                    else y[new]])
+        task["n_seen"] = seen + n_new
         return self
 
     @property
@@ -209,6 +259,7 @@ class EpisodicMemory:
                 "X": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in t["X"].items()},
                 "y": torch.from_numpy(np.ascontiguousarray(t["y"])),
                 "n_emotions": t["n_emotions"],
+                "n_seen": int(t.get("n_seen", len(t["y"]))),
                 "pos_weight": (None if t["pos_weight"] is None
                                else torch.from_numpy(t["pos_weight"].copy())),
             } for t in self.tasks],
@@ -229,6 +280,7 @@ class EpisodicMemory:
                 "X": {k: _to_numpy(v) for k, v in t["X"].items()},
                 "y": _to_numpy(t["y"]).astype(np.float32),
                 "n_emotions": int(t["n_emotions"]),
+                "n_seen": int(t.get("n_seen", len(t["y"]))),
                 "pos_weight": None if t["pos_weight"] is None else _to_numpy(t["pos_weight"]),
             })
         return memory

@@ -2,13 +2,14 @@
 
 import numpy as np
 
+from ._transaction import training_call
 from .vectors import emotion_vectors
 
 
 class ZeroShotMixin:
     """Extends a fitted estimator's label space from word vectors alone."""
 
-    def add_emotions(self, words, *, threshold=0.5):
+    def add_emotions(self, words, *, threshold=None):
         """Add emotions zero-shot, from their word vectors alone.
 
         Each new emotion's word vector is appended to the frozen textual
@@ -23,9 +24,10 @@ class ZeroShotMixin:
             ``"mildly annoyed"``), looked up in the ``word_vectors`` source used
             at fit; or a mapping ``{name: vector}`` of ready vectors of the
             word-vector dimension.
-        threshold : float, default=0.5
-            Decision threshold of the new emotions when ``threshold`` is
-            per-emotion.
+        threshold : float, array-like of shape (len(words),) or None, default=None
+            Decision threshold of the new emotions (appended to
+            ``thresholds_``). None uses the estimator's ``threshold`` when it
+            is a float, else 0.5.
 
         Returns
         -------
@@ -55,8 +57,7 @@ class ZeroShotMixin:
         dupes = sorted({n for n in normalised if normalised.count(n) > 1})
         if dupes:
             raise ValueError(f"words contains duplicates: {dupes}")
-        if not (np.isscalar(threshold) and 0 <= float(threshold) <= 1):
-            raise ValueError(f"threshold must be a float in [0, 1], got {threshold!r}")
+        new_thresholds = self._new_thresholds(threshold, len(names))
         d = self.emotion_vectors_.shape[1]
         if hasattr(words, "keys"):
             rows = [np.asarray(words[n], dtype=np.float32).ravel() for n in words.keys()]
@@ -76,14 +77,30 @@ class ZeroShotMixin:
                     f"but the model was fitted with {d}-d vectors"
                 )
 
-        # validated: commit
-        self.module_.add_emotions(vectors)
-        self.emotion_vectors_ = np.concatenate([self.emotion_vectors_, vectors])
-        self.emotions_ = list(self.emotions_) + names
-        self.added_thresholds_ = list(self.added_thresholds_) + [float(threshold)] * len(names)
-        self.classes_ = np.array([[0, 1]] * len(self.emotions_))
-        if self.pos_weight_ is not None:
-            self.pos_weight_ = np.concatenate(
-                [self.pos_weight_, np.ones(len(names), np.float32)])
-            self._set_pos_weight(self.pos_weight_)
+        # validated: commit, as one transaction
+        with training_call(self):
+            self.module_.add_emotions(vectors)
+            self.emotion_vectors_ = np.concatenate([self.emotion_vectors_, vectors])
+            self.emotions_ = list(self.emotions_) + names
+            self.thresholds_ = np.concatenate([self.thresholds_, new_thresholds])
+            self.classes_ = np.array([[0, 1]] * len(self.emotions_))
+            if self.pos_weight_ is not None:
+                self.pos_weight_ = np.concatenate(
+                    [self.pos_weight_, np.ones(len(names), np.float32)])
+                self._set_pos_weight(self.pos_weight_)
         return self
+
+    def _new_thresholds(self, threshold, n):
+        """Thresholds of ``n`` added emotions: a float, ``n`` values, or None."""
+        if threshold is None:
+            t = self.threshold
+            threshold = float(t) if np.isscalar(t) and not isinstance(t, str) else 0.5
+        try:
+            arr = np.broadcast_to(np.asarray(threshold, dtype=float), (n,)).copy()
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"threshold must be a float or one value per added emotion ({n}); got "
+                f"{threshold!r}") from None
+        if not np.all((arr >= 0) & (arr <= 1)):
+            raise ValueError(f"threshold values must lie in [0, 1]; got {threshold!r}")
+        return arr

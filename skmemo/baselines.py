@@ -259,7 +259,7 @@ class _BaselineMixin:
                 f"before {action}."
             )
 
-    def add_emotions(self, words, *, threshold=0.5):
+    def add_emotions(self, words, *, threshold=None):
         """Add emotions with freshly initialised output rows (no transfer).
 
         As in the paper's zero-shot comparison, each new emotion gets a new,
@@ -271,7 +271,7 @@ class _BaselineMixin:
         Parameters
         ----------
         words : list of str or mapping
-        threshold : float, default=0.5
+        threshold : float, array-like or None, default=None
             As in :meth:`MultimodalEmotionClassifier.add_emotions`.
 
         Returns

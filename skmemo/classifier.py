@@ -8,13 +8,16 @@ continual learning in :mod:`skmemo.continual`, the training callbacks in
 in :mod:`skmemo.vectors`, input checks in :mod:`skmemo.data`.
 """
 
-import copy
+import numbers
 import warnings
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from skorch import NeuralNet
 from skorch.callbacks import (
     EarlyStopping,
@@ -27,13 +30,15 @@ from skorch.callbacks import (
     ProgressBar,
 )
 from skorch.dataset import ValidSplit
+from torch.utils.data import Subset
 
 from ._batching import LengthOrderMixin, MultimodalDataset
-from ._callbacks import _EpochSnapshot, _training_state, _valid_weighted_accuracy
+from ._callbacks import _EpochSnapshot, _valid_weighted_accuracy
 from ._precision import _PRECISIONS, MixedPrecisionMixin
 from ._zero_shot import ZeroShotMixin
-from .continual import ContinualMixin, _check_memory_size
-from .data import MODALITIES, check_X, check_y
+from ._transaction import restore_weights, training_call, weights_snapshot
+from .continual import ContinualMixin, GEMProjection, _check_memory_size
+from .data import MODALITIES, align_y, check_X, check_y
 from .exceptions import NotFittedError
 from .losses import swfc_loss
 from .metrics import weighted_accuracy_score
@@ -42,6 +47,27 @@ from .pretraining import contrastive_pretrain
 from .vectors import emotion_vectors, parse_emotion
 
 __all__ = ["MultimodalEmotionClassifier", "MultimodalDataset"]
+
+
+# parameters whose type and range scikit-learn's validation checks (messages
+# name the parameter, the accepted values and the value given)
+_PARAMETER_CONSTRAINTS = {
+    "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+    "predict_batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "lr": [Interval(numbers.Real, 0, None, closed="left")],
+    "lr_patience": [Interval(numbers.Integral, 0, None, closed="left")],
+    "early_stopping_patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "gradient_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
+    "random_state": ["random_state"],
+    "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+    "warm_start": ["boolean"],
+    "freeze_encoders": ["boolean"],
+}
+
+# fitted attributes that a new fit drops (the others are rebound by fit)
+_REFIT_CLEARS = ("memory_", "gem_stats_", "pretrain_history_", "grad_scaler_",
+                 "callbacks_key_")
 
 
 def resolve_device(device):
@@ -86,8 +112,13 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         enriches every modality's sequence with the others before the scoring
         (zero-shot still works); set its size with ``module__attention_dim``
         (64), ``module__attention_layers`` (2), ``module__attention_heads`` (4).
-    threshold : float or array-like of shape (K,), default=0.5
-        ``predict`` returns ``predict_proba > threshold``.
+    threshold : float, array-like of shape (K,) or mapping, default=0.5
+        ``predict`` returns ``predict_proba > thresholds_``. A float applies to
+        every emotion (also to emotions added later, unless
+        :meth:`add_emotions` is given its own); a mapping or pandas Series
+        ``{emotion: value}`` sets the emotions it names (others 0.5). Fitted
+        into the vector ``thresholds_``; ``set_params(threshold=...)`` on a
+        fitted estimator updates it at once.
     class_weight : {"balanced", None}, default="balanced"
         "balanced" sets the BCE ``pos_weight`` of each emotion to
         negatives / positives in the training labels (the paper's loss).
@@ -105,7 +136,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         training stops; the best epoch's weights are restored.
     lr_patience : int, default=5
         Patience of ``ReduceLROnPlateau(factor=0.1)`` on the validation loss.
-    predict_batch_size : int or None, default=None
+    predict_batch_size : int >= 1 or None, default=None
         Batch size for prediction; None uses 1024. Prediction visits in-memory
         samples in order of length (results come back in input order), so each
         batch runs about as many recurrent steps as its samples need.
@@ -138,9 +169,11 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         "bf16" / "fp16" run the forward pass under ``torch.autocast``
         (mixed precision; fp16 with a gradient scaler on CUDA). Intended for
         GPUs; on CPU, bf16 autocast works but is rarely faster.
-    random_state : int or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation
-        split, without touching the global random state.
+        split, without touching the global random state. An int gives the same
+        model on every fit; a ``RandomState`` is drawn from on each call, as in
+        scikit-learn.
     device : {"auto", "cpu", "cuda", ...}, default="auto"
         "auto" uses CUDA when available. ``get_params`` returns the value you
         set; the attribute ``device`` reads as the resolved device.
@@ -149,9 +182,12 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
     train_split : "auto", None or callable, default="auto"
         skorch's ``train_split``; "auto" builds a non-stratified split from
         ``validation_fraction`` and ``random_state``.
+    warm_start : bool, default=False
+        skorch's: when True, ``fit`` on a fitted estimator continues training
+        from its weights (as :meth:`partial_fit`) instead of starting afresh.
     **kwargs
         Any other skorch ``NeuralNet`` argument (``module__*``,
-        ``optimizer__*``, ``callbacks``, ``warm_start``, ...).
+        ``optimizer__*``, ``iterator_train__*``, ``callbacks``, ...).
 
     Attributes
     ----------
@@ -165,6 +201,9 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         ``{modality: n_features}`` seen in fit.
     n_fit_emotions_ : int
         Number of emotions at fit time.
+    thresholds_ : ndarray of shape (K,)
+        Decision threshold of each emotion (from ``threshold``, extended by
+        :meth:`add_emotions`); saved and loaded exactly.
 
     Examples
     --------
@@ -226,13 +265,15 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         train_split="auto",
         dataset=MultimodalDataset,
         callbacks=None,
+        warm_start=False,
         **kwargs,
     ):
         kwargs.pop("_params_to_validate", None)
         super().__init__(
             module, criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
             batch_size=batch_size, dataset=dataset, train_split=train_split,
-            callbacks=callbacks, verbose=verbose, device=device, **kwargs,
+            callbacks=callbacks, verbose=verbose, device=device, warm_start=warm_start,
+            **kwargs,
         )
         self.emotions = emotions
         self.word_vectors = word_vectors
@@ -343,6 +384,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
                     _valid_weighted_accuracy, name="valid_wacc", lower_is_better=False,
                 )),
             ]
+        cbs.append(("gem", GEMProjection()))  # before clipping: clip the projected gradient
         if self.gradient_clip is not None:
             cbs.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
         cbs.append(("lr_scheduler", LRScheduler(
@@ -360,15 +402,26 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
             cbs.append(("progress_bar", ProgressBar()))
         return cbs
 
+    def _callbacks_key(self):
+        """The parameters the default callbacks are built from."""
+        return (self._validating(), self.gradient_clip, self.lr_patience,
+                self.early_stopping_patience, bool(self.verbose))
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        self.callbacks_key_ = self._callbacks_key()
+        return self
+
     def _validating(self):
         if isinstance(self.train_split, str) and self.train_split == "auto":
             return self.validation_fraction > 0
         return self.train_split is not None
 
     def _seed(self):
+        """An int drawn from ``random_state`` (int or RandomState), or None."""
         if self.random_state is None:
             return None
-        rs = np.random.RandomState(self.random_state)
+        rs = check_random_state(self.random_state)
         return int(rs.randint(np.iinfo(np.int32).max))
 
     def get_split_datasets(self, X, y=None, **fit_params):
@@ -379,29 +432,52 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
             split = ValidSplit(self.validation_fraction, stratified=False,
                                random_state=self._seed())
             return split(dataset, y)
-        return super().get_split_datasets(X, y, **fit_params)
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        return dataset_train, self._as_own_dataset(dataset_valid)
 
+    def _as_own_dataset(self, dataset):
+        """A validation set from ``predefined_split`` as the estimator's dataset.
+
+        ``skorch.dataset.Dataset(X, y)`` and ``(X, y)`` tuples are validated like
+        training data and read in whole batches; the estimator's own datasets
+        and ``Subset`` views of them pass through.
+        """
+        if dataset is None or isinstance(dataset, self.dataset if isinstance(
+                self.dataset, type) else MultimodalDataset):
+            return dataset
+        if isinstance(dataset, Subset):
+            return dataset
+        if isinstance(dataset, tuple) and len(dataset) == 2:
+            Xv, yv = dataset
+        elif isinstance(getattr(dataset, "X", None), Mapping):
+            Xv, yv = dataset.X, dataset.y
+        else:
+            return dataset
+        Xv = check_X(Xv, fitted=self.input_dims_)
+        yv = check_y(align_y(yv, self.emotions_), n_samples=len(Xv),
+                     n_emotions=len(self.emotions_))
+        return self.get_dataset(Xv, yv)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """skorch's fit loop; an interrupted run falls back to the last full epoch."""
-        self.epoch_snapshot_ = _training_state(self)  # the state this run starts from
+        """skorch's fit loop; Ctrl-C keeps the epochs that completed.
+
+        Any other error propagates to the call's transaction, which undoes the
+        whole call (see :mod:`skmemo._transaction`).
+        """
+        self.epoch_snapshot_ = weights_snapshot(self)  # the state this run starts from
+        n_epochs = len(self.history_)
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except BaseException:
-            self._restore_last_epoch()
+        except KeyboardInterrupt:
+            restore_weights(self, self.epoch_snapshot_)
+            history = self.history_
+            if len(history) > n_epochs and "train_loss" not in history[-1]:
+                history.pop()  # the epoch that did not finish
+            if len(history) == n_epochs:
+                self.__dict__["_interrupted_without_epoch"] = True
             raise
         finally:
             self.__dict__.pop("epoch_snapshot_", None)
-
-    def _restore_last_epoch(self):
-        snapshot = getattr(self, "epoch_snapshot_", None)
-        if snapshot is not None:
-            self.module_.load_state_dict(snapshot["module"])
-            self.optimizer_.load_state_dict(snapshot["optimizer"])
-        history = self.history_
-        if len(history) and "train_loss" not in history[-1]:
-            history.pop()  # the epoch that did not finish
-
 
     def initialize_module(self):
         kwargs = {
@@ -432,7 +508,11 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         return loss
 
     def _prepare_training(self, X):
-        """Settings of the module that follow parameters changed after init."""
+        """Settings that follow parameters changed after init (``set_params``)."""
+        if getattr(self, "callbacks_key_", None) != self._callbacks_key():
+            # e.g. set_params(train_split=None) after fit: the LR scheduler must
+            # monitor train_loss, and early stopping has nothing to watch
+            self.initialize_callbacks()
         if hasattr(self.module_, "keep_representation"):
             self.module_.keep_representation = bool(self.swfc_weight)
         for p in self.module_.encoders.parameters():
@@ -467,10 +547,6 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
     def _compute_pos_weight(self, y):
         if self.class_weight is None:
             return None
-        if self.class_weight != "balanced":
-            raise ValueError(
-                f"class_weight must be 'balanced' or None, got {self.class_weight!r}"
-            )
         pos = y.sum(axis=0)
         neg = len(y) - pos
         return (neg / np.maximum(pos, 1)).astype(np.float32)
@@ -479,6 +555,10 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
     # checks
     # ------------------------------------------------------------------
     def _check_params(self):
+        """Every parameter check, in one place; raises before anything changes."""
+        validate_parameter_constraints(
+            _PARAMETER_CONSTRAINTS, self.get_params(deep=False),
+            caller_name=type(self).__name__)
         if self.padding not in ("pre", "post"):
             raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
         if self.rnn not in ("lstm", "gru"):
@@ -518,6 +598,16 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
                 f"batch_size must be a positive integer (or -1 for the whole data); "
                 f"got {self.batch_size!r}")
 
+    @staticmethod
+    def _check_fit_params(fit_params, action="fit"):
+        extra = sorted(k for k in fit_params if k != "epochs")  # skorch's fit_loop takes epochs
+        if extra:
+            hint = (" The loss weighs emotions by class_weight='balanced'; per-sample "
+                    "weights are not supported." if "sample_weight" in fit_params else "")
+            raise TypeError(
+                f"{action} got unexpected keyword argument(s) {extra}: skorch would pass "
+                f"them to the network's forward, which takes only the modalities.{hint}")
+
     def _check_split_size(self, n_samples):
         if not (isinstance(self.train_split, str) and self.train_split == "auto"):
             return
@@ -536,7 +626,10 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
             if columns is None:
                 raise ValueError(
                     "emotions is None and y has no column names: pass "
-                    "emotions=[...] (one word per column of y) or a pandas DataFrame"
+                    "emotions=[...] (one word per column of y) or a pandas DataFrame. "
+                    "scikit-learn hands numpy arrays to the folds of "
+                    "cross_val_predict(method='predict_proba'), so there set "
+                    "emotions=list(Y.columns)"
                 )
             emotions = [str(c) for c in columns]
         if isinstance(emotions, str):
@@ -544,7 +637,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
                 "emotions must be a list of words, not one string; e.g. "
                 "emotions=['happy', 'sad']"
             )
-        emotions = list(emotions)
+        emotions = [str(e) for e in emotions]
         if not emotions:
             raise ValueError("emotions is empty: give one word per column of y")
         for spec in emotions:
@@ -555,25 +648,62 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
             raise ValueError(f"emotions contains duplicates: {dupes}")
         return emotions
 
-    def _thresholds(self, n_emotions=None, added=None):
-        K = n_emotions if n_emotions is not None else len(self.emotions_)
-        if added is None:
-            added = list(getattr(self, "added_thresholds_", []))
-        t = self.threshold
-        if np.isscalar(t):
-            arr = np.full(K, float(t))
+    def _resolve_thresholds(self, threshold, emotions, previous=None):
+        """The per-emotion thresholds vector for ``emotions``.
+
+        ``threshold`` is a float, one value per emotion, or a mapping / pandas
+        Series from emotion name to value (emotions it does not name keep
+        ``previous`` or 0.5). A vector for the fitted emotions keeps the
+        thresholds of emotions added since (``previous``).
+        """
+        K = len(emotions)
+        base = np.full(K, 0.5) if previous is None else np.asarray(previous, float).copy()
+        if isinstance(threshold, Mapping) or hasattr(threshold, "index") and hasattr(
+                threshold, "to_dict"):
+            mapping = dict(threshold.items()) if hasattr(threshold, "items") else {}
+            unknown = sorted(str(k) for k in mapping if str(k) not in emotions)
+            if unknown:
+                raise ValueError(
+                    f"threshold names emotions the estimator does not have: {unknown} "
+                    f"(emotions: {list(emotions)})")
+            arr = base
+            for name, value in mapping.items():
+                arr[list(emotions).index(str(name))] = value
+        elif np.isscalar(threshold) and not isinstance(threshold, str):
+            arr = np.full(K, float(threshold))
         else:
-            arr = np.asarray(t, dtype=float).ravel()
-            if len(arr) == K - len(added):
-                arr = np.concatenate([arr, added])
+            try:
+                arr = np.asarray(threshold, dtype=float).ravel()
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"threshold must be a float, one value per emotion, or a mapping "
+                    f"emotion -> value; got {threshold!r}") from None
+            n_added = K - getattr(self, "n_fit_emotions_", K)
+            if previous is not None and n_added and len(arr) == K - n_added:
+                arr = np.concatenate([arr, base[K - n_added:]])
             elif len(arr) != K:
                 raise ValueError(
                     f"threshold must be a float or hold one value per emotion ({K}); "
                     f"got {len(arr)} values"
                 )
+        arr = np.asarray(arr, dtype=float)
         if not np.all((arr >= 0) & (arr <= 1)):
-            raise ValueError(f"threshold values must lie in [0, 1]; got {t!r}")
+            raise ValueError(f"threshold values must lie in [0, 1]; got {threshold!r}")
         return arr
+
+    def set_params(self, **params):
+        """skorch's ``set_params``; a new ``threshold`` updates ``thresholds_`` at once.
+
+        An invalid ``threshold`` on a fitted estimator is refused and nothing
+        changes.
+        """
+        if "threshold" in params and self.__sklearn_is_fitted__():
+            thresholds = self._resolve_thresholds(
+                params["threshold"], self.emotions_, previous=self.thresholds_)
+            super().set_params(**params)
+            self.thresholds_ = thresholds
+            return self
+        return super().set_params(**params)
 
     # ------------------------------------------------------------------
     # fitting
@@ -593,25 +723,33 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
     def fit(self, X, y, **fit_params):
         """Build the model from the emotions and the data, then train it.
 
+        With ``warm_start=True`` and a fitted estimator, training continues
+        from the fitted weights instead (as :meth:`partial_fit`; ``y`` must then
+        hold the current emotions). One transaction: if ``fit`` raises, the
+        estimator is left exactly as it was.
+
         Parameters
         ----------
         X : mapping or MultimodalData
             ``{"text"|"audio"|"visual": (n, T_m, d_m)}``, any non-empty subset.
         y : array-like of shape (n, K)
-            Binary indicator matrix, one column per emotion.
-        **fit_params
-            Passed to skorch's ``fit``.
+            Binary indicator matrix, one column per emotion. A pandas DataFrame
+            is matched to ``emotions`` by column name (reordered; refused if
+            the names differ).
 
         Returns
         -------
         self
         """
+        self._check_fit_params(fit_params)
+        if self.warm_start and self.__sklearn_is_fitted__():
+            return self.partial_fit(X, y, **fit_params)
         self._check_params()
         emotions = self._resolve_emotions(y)
         X = check_X(X)
-        y = check_y(y, n_samples=len(X), n_emotions=len(emotions))
+        y = check_y(align_y(y, emotions), n_samples=len(X), n_emotions=len(emotions))
         self._check_split_size(len(X))
-        self._thresholds(len(emotions), added=[])  # fail before training, not after
+        thresholds = self._resolve_thresholds(self.threshold, emotions)
         vectors = emotion_vectors(emotions, self.word_vectors)
         empty = np.flatnonzero(y.sum(axis=0) == 0)
         if empty.size:
@@ -620,74 +758,57 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
                 "y; the model can only learn them zero-shot", UserWarning,
                 stacklevel=2,
             )
-
-        # everything validated: from here on the estimator changes. Until one
-        # epoch completes, fit only rebinds attributes (and clears the history
-        # in place): a shallow copy undoes it.
-        previous = dict(self.__dict__)
-        if getattr(self, "history_", None) is not None:
-            previous["history_"] = copy.deepcopy(self.history_)
-        initialized = False
-        try:
+        with training_call(self):
+            for key in _REFIT_CLEARS:  # a refit keeps nothing of the old model
+                self.__dict__.pop(key, None)
             self.emotions_ = emotions
             self.n_fit_emotions_ = len(emotions)
             self.emotion_vectors_ = vectors
-            self.added_thresholds_ = []
+            self.thresholds_ = thresholds
             self.classes_ = np.array([[0, 1]] * len(emotions))
             self.input_dims_ = {m: int(X[m].shape[2]) for m in X.modalities}
             self.pos_weight_ = self._compute_pos_weight(y)
             with self._rng():
                 self.initialize()
-                initialized = True
                 if self.pretrain_epochs:
                     self._pretrain(X)
                 self._prepare_training(X)
                 NeuralNet.partial_fit(self, X, y, **fit_params)
-        except BaseException:
-            if not initialized or not self.history_:  # no epoch completed
-                self.__dict__.clear()
-                self.__dict__.update(previous)
-            raise
-        self._after_fit(X, y)
+            self._after_fit(X, y)
         return self
 
     def partial_fit(self, X, y, classes=None, **fit_params):
         """Continue training on ``(X, y)`` without re-initialising (fine-tuning).
 
         ``y`` must have one column per current emotion (including emotions
-        added with :meth:`add_emotions`). Runs ``max_epochs`` epochs with the
-        same callbacks as :meth:`fit`; ``pos_weight`` is recomputed from ``y``.
-        Calling it on an unfitted estimator is the same as :meth:`fit`.
+        added with :meth:`add_emotions`; a DataFrame is matched by name). Runs
+        ``max_epochs`` epochs with the same callbacks as :meth:`fit`;
+        ``pos_weight`` is recomputed from ``y``. Calling it on an unfitted
+        estimator is the same as :meth:`fit`. One transaction, as ``fit``.
         """
+        self._check_fit_params(fit_params, "partial_fit")
         if not self.__sklearn_is_fitted__():
             return self.fit(X, y, **fit_params)
+        self._check_params()
         X = check_X(X, fitted=self.input_dims_)
-        y = check_y(y, n_samples=len(X), n_emotions=len(self.emotions_))
+        y = check_y(align_y(y, self.emotions_, action="partial_fit"), n_samples=len(X),
+                    n_emotions=len(self.emotions_))
         self._check_split_size(len(X))
-        n_epochs = len(self.history_)
-        previous = (self.pos_weight_, getattr(self.criterion_, "pos_weight", None))
-        self.pos_weight_ = self._compute_pos_weight(y)
-        self._set_pos_weight(self.pos_weight_)
-        self._prepare_training(X)
-        try:
-            with self._rng(offset=n_epochs):
+        with training_call(self):
+            self.pos_weight_ = self._compute_pos_weight(y)
+            self._set_pos_weight(self.pos_weight_)
+            self._prepare_training(X)
+            with self._rng(offset=len(self.history_)):
                 NeuralNet.partial_fit(self, X, y, **fit_params)
-        finally:
-            if len(self.history_) == n_epochs:  # no epoch completed: undo
-                self.pos_weight_, pos_weight = previous
-                if hasattr(self.criterion_, "pos_weight"):
-                    self.criterion_.pos_weight = pos_weight
         return self
-
-    # ------------------------------------------------------------------
-    # zero-shot
-    # ------------------------------------------------------------------
 
     # ------------------------------------------------------------------
     # prediction
     # ------------------------------------------------------------------
     def _check_predict_X(self, X):
         self._check_fitted()
+        if isinstance(X, torch.utils.data.Dataset):
+            return X  # skorch's own (validation set, scoring callbacks)
         return check_X(X, fitted=self.input_dims_)
 
     def decision_function(self, X):
@@ -701,14 +822,16 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         return torch.sigmoid(self.forward(X, training=False)).numpy().astype(np.float64)
 
     def predict(self, X):
-        """0/1 predictions ``predict_proba(X) > threshold``, ``(n, K)``."""
+        """0/1 predictions ``predict_proba(X) > thresholds_``, ``(n, K)``."""
         proba = self.predict_proba(X)
-        return (proba > self._thresholds(proba.shape[1])).astype(int)
+        return (proba > self.thresholds_).astype(int)
 
     def score(self, X, y, sample_weight=None):
         """Mean weighted accuracy over emotions."""
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported by weighted accuracy")
+        self._check_fitted("score")
+        y = align_y(y, self.emotions_, action="score")
         pred = self.predict(X)
         y = check_y(y, n_samples=pred.shape[0], n_emotions=pred.shape[1])
         return weighted_accuracy_score(y, pred)
@@ -716,8 +839,12 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
     # ------------------------------------------------------------------
     # persistence
     # ------------------------------------------------------------------
-    def save(self, path):
-        """Save to ``path`` in skmemo's safe format (see :func:`skmemo.load`)."""
+    def save(self, path, *, include_memory=False):
+        """Save to ``path`` in skmemo's safe format (see :func:`skmemo.load`).
+
+        The episodic memory (raw training samples) is left out unless
+        ``include_memory=True``.
+        """
         from .persistence import save
 
-        return save(self, path)
+        return save(self, path, include_memory=include_memory)

@@ -23,13 +23,17 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
+from skorch import NeuralNet
+from skorch.callbacks import Callback
 
-from ._episodic import EpisodicMemory, _take_rows, few_shot_split, joint_training_set
+from ._episodic import EpisodicMemory, few_shot_split, joint_training_set
 from ._gem import _check_margin, project_agem, project_gem
-from .data import check_X, check_y
+from ._transaction import training_call
+from .data import align_y, check_X, check_y
 from .exceptions import NotFittedError
 
 __all__ = [
+    "GEMProjection",
     "project_gem",
     "project_agem",
     "EpisodicMemory",
@@ -58,13 +62,136 @@ def _to_device(X, device):
         torch.long if k.endswith("_lengths") else torch.float32) for k, v in X.items()}
 
 
+def _flat_grad(params):
+    return torch.cat([p.grad.reshape(-1) if p.grad is not None
+                      else torch.zeros(p.numel(), device=p.device) for p in params])
+
+
+class GEMProjection(Callback):
+    """skorch callback: GEM / A-GEM projection of every training step.
+
+    Part of the estimator's default callbacks, placed before gradient
+    clipping; it does nothing unless :meth:`ContinualMixin.partial_fit_gem`
+    is running, which hands it the memory tasks to protect. Then, in
+    ``on_grad_computed`` (the gradient of the batch's loss is in ``.grad``),
+    it computes the gradient of each protected task's memory loss, replaces
+    the batch gradient by :func:`project_gem` (or :func:`project_agem`) of
+    it, and, with ``constrain_step``, projects the optimizer's actual step in
+    ``on_batch_end``. Each epoch records ``gem_violations`` (steps whose
+    gradient was projected) in the history. Everything else -- the epoch
+    loop, validation, early stopping, ``verbose``, user callbacks,
+    checkpoints -- is skorch's own loop.
+    """
+
+    def initialize(self):
+        self.active_ = None
+        return self
+
+    def begin(self, net, tasks, method, margin, constrain_step):
+        dev = net.device
+        self.active_ = {
+            "tasks": [(_to_device(t["X"], dev), torch.as_tensor(t["y"], device=dev),
+                       t["n_emotions"], None if t["pos_weight"] is None
+                       else torch.as_tensor(t["pos_weight"], device=dev)) for t in tasks],
+            "method": method, "margin": margin, "constrain_step": constrain_step,
+            "G": None, "before": None, "violations": 0,
+            "stats": {"method": method, "margin": margin, "steps": 0,
+                      "projection_seconds": 0.0, "step_seconds": 0.0},
+            "t0": None,
+        }
+
+    def end(self):
+        ctx, self.active_ = getattr(self, "active_", None), None
+        if ctx is None:
+            return None
+        stats = ctx["stats"]
+        stats["projection_share"] = (stats["projection_seconds"] / stats["step_seconds"]
+                                     if stats["step_seconds"] > 0 else 0.0)
+        return stats
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        ctx = getattr(self, "active_", None)
+        if ctx is not None and training:
+            ctx["t0"] = time.perf_counter()
+
+    def on_grad_computed(self, net, named_parameters, batch=None, training=None, **kwargs):
+        ctx = getattr(self, "active_", None)
+        if ctx is None or not ctx["tasks"]:
+            return
+        params = [p for p in net.module_.parameters() if p.requires_grad]
+        g = _flat_grad(params).clone()
+        tasks = ctx["tasks"]
+        if ctx["method"] == "gem":
+            G = torch.stack([self._grad_of(net, _task_loss(net, *t), params) for t in tasks])
+        else:
+            n_mem = sum(len(t[1]) for t in tasks)
+            G = self._grad_of(net, sum(len(t[1]) / n_mem * _task_loss(net, *t)
+                                       for t in tasks), params)[None, :]
+        if g.is_cuda:  # time the projection, not the pending backward kernels
+            torch.cuda.synchronize()
+        t1 = time.perf_counter()
+        g_new = (project_gem(g, G, ctx["margin"]) if ctx["method"] == "gem"
+                 else project_agem(g, G[0]))
+        ctx["stats"]["projection_seconds"] += time.perf_counter() - t1
+        ctx["violations"] += int(g_new is not g)
+        for p, chunk in zip(params, torch.split(g_new, [p.numel() for p in params])):
+            p.grad = chunk.view_as(p).clone()
+        ctx["G"] = G
+        ctx["before"] = (torch.cat([p.detach().reshape(-1) for p in params])
+                         if ctx["constrain_step"] else None)
+
+    @staticmethod
+    def _grad_of(net, loss, params):
+        for p in params:
+            p.grad = None
+        loss.backward()
+        return _flat_grad(params)
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        ctx = getattr(self, "active_", None)
+        if ctx is None or not training:
+            return
+        if ctx["before"] is not None:
+            params = [p for p in net.module_.parameters() if p.requires_grad]
+            t1 = time.perf_counter()
+            before = ctx["before"]
+            descent = before - torch.cat([p.detach().reshape(-1) for p in params])
+            safe = project_gem(descent, ctx["G"])  # G (before - after) >= 0
+            if safe is not descent:
+                with torch.no_grad():
+                    for p, chunk in zip(params, torch.split(before - safe,
+                                                            [p.numel() for p in params])):
+                        p.copy_(chunk.view_as(p))
+            ctx["stats"]["projection_seconds"] += time.perf_counter() - t1
+            ctx["before"] = ctx["G"] = None
+        if ctx["t0"] is not None:
+            if next(net.module_.parameters()).is_cuda:
+                torch.cuda.synchronize()
+            ctx["stats"]["step_seconds"] += time.perf_counter() - ctx["t0"]
+        ctx["stats"]["steps"] += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        ctx = getattr(self, "active_", None)
+        if ctx is not None:
+            net.history.record("gem_violations", ctx["violations"])
+            ctx["violations"] = 0
+
+
+def _task_loss(net, X, y, n_emotions, pos_weight):
+    """BCE with logits of a memory task, on the emotions it knew."""
+    logits = net.module_(**X)[:, :n_emotions]
+    return F.binary_cross_entropy_with_logits(logits.float(), y[:, :n_emotions],
+                                              pos_weight=pos_weight)
+
+
 class ContinualMixin:
     """Continual-learning methods of :class:`~skmemo.MultimodalEmotionClassifier`.
 
     After ``fit`` (with ``memory_size > 0``) the estimator holds ``memory_``,
     an :class:`EpisodicMemory` with task 0: a selection of the training data
     and its emotions. :meth:`partial_fit_gem` learns from new data under GEM's
-    constraints and then stores a selection of that data as a new task.
+    constraints (the :class:`GEMProjection` callback inside skorch's loop)
+    and then stores a selection of that data in the memory.
     """
 
     def _after_fit(self, X, y):
@@ -74,40 +201,39 @@ class ContinualMixin:
             size, random_state=self._seed()).add_task(
             X, y, n_emotions=y.shape[1], pos_weight=getattr(self, "pos_weight_", None))
 
-    def _grad_of(self, loss, params):
-        """Flat gradient of ``loss`` over ``params`` (zeros where unused)."""
-        self.optimizer_.zero_grad(set_to_none=True)
-        loss.backward()
-        return torch.cat([p.grad.reshape(-1) if p.grad is not None
-                          else torch.zeros(p.numel(), device=p.device) for p in params])
-
-    def _bce(self, X, y, n_emotions, pos_weight):
-        logits = self.module_(**X)[:, :n_emotions]
-        return F.binary_cross_entropy_with_logits(logits, y[:, :n_emotions],
-                                                  pos_weight=pos_weight)
-
     def partial_fit_gem(self, X, y, *, epochs=None, margin=0.5, method="gem",
-                        batch_size=None, constrain_step=True):
+                        batch_size=None, constrain_step=True, new_task="auto"):
         """Learn from new data without forgetting earlier tasks (GEM / A-GEM).
 
-        At every step the gradient ``g_k`` of each memory task's loss (BCE
-        with logits on the emotions that task knew, on all its memory
-        samples, with its ``pos_weight``) and the gradient ``g`` of the new
-        batch's loss (BCE with ``pos_weight`` from ``y``, as in ``fit``) are
-        computed. ``g`` is replaced by :func:`project_gem` ``(g, G, margin)``
-        (``method="gem"``), or by :func:`project_agem` against the gradient of
-        the loss averaged over all memory samples (``method="agem"``), clipped
-        to ``gradient_clip`` and handed to the estimator's optimizer
-        (``optimizer_``). Afterwards a selection of ``(X, y)`` joins the memory
-        as a new task, so calls can follow one another (one new emotion after
-        another).
+        Training runs in skorch's own loop, exactly as :meth:`partial_fit`
+        (same callbacks, ``verbose`` table, validation split, early stopping,
+        learning-rate schedule, gradient clipping, user callbacks and
+        checkpoints), with one change to every step, made by the
+        :class:`GEMProjection` callback: the gradient ``g`` of the batch's loss
+        is replaced by :func:`project_gem` ``(g, G, margin)``, where the rows
+        of ``G`` are the gradients of the memory loss of each protected task
+        (BCE with logits on the emotions that task knew, on all its memory
+        samples, with its ``pos_weight``) -- or by :func:`project_agem`
+        against the gradient of the loss averaged over all memory samples
+        (``method="agem"``). Afterwards a selection of ``(X, y)`` is stored in
+        the memory.
+
+        **Tasks.** A call starts a new task when emotions were added
+        (:meth:`add_emotions`) since the memory's latest task was stored, when
+        its modalities differ from that task's, or when ``new_task=True``: then all stored tasks are protected and the
+        data becomes a new task. Otherwise (``new_task="auto"`` on the same
+        label space, or ``new_task=False``) the call continues the latest task,
+        as a stream of chunks: the tasks before it are protected, and the
+        chunk joins the latest task's memory (:meth:`EpisodicMemory.extend_task`),
+        so repeated calls never dilute the memory of earlier tasks.
 
         Parameters
         ----------
         X : mapping or MultimodalData
             New inputs, a subset of the fitted modalities.
         y : array-like of shape (n, K)
-            One column per *current* emotion (after :meth:`add_emotions`).
+            One column per *current* emotion (after :meth:`add_emotions`); a
+            DataFrame is matched by column name.
         epochs : int, default=None
             Passes over ``(X, y)``; None uses ``max_epochs``.
         margin : float, default=0.5
@@ -123,6 +249,8 @@ class ContinualMixin:
             coordinate and adds momentum, so its step can raise the memory
             losses even when the gradient satisfies every constraint; False
             gives the textbook behaviour (project the gradient only).
+        new_task : {"auto", True, False}, default="auto"
+            Whether this call starts a new task (see **Tasks** above).
 
         Returns
         -------
@@ -130,16 +258,12 @@ class ContinualMixin:
 
         Notes
         -----
-        Validation happens before anything changes: on an error the model,
-        optimizer and memory are untouched. Shuffling (a ``torch.Generator``)
-        and dropout are seeded from ``random_state`` without touching the
-        global random state. Each epoch adds a row to ``history_``
-        (``train_loss``, ``gem_violations``: steps whose gradient was
-        projected, ``dur``); ``gem_stats_`` holds the seconds spent projecting
-        and their share of the whole step time. To run GEM with plain SGD, as
-        in its paper, swap the optimizer after fit:
-        ``clf.optimizer = torch.optim.SGD; clf.set_params(lr=0.1);
-        clf.initialize_optimizer()``.
+        One transaction, as ``fit``: on an error (before, during or after the
+        first epoch) the model, optimizer, history and memory are as before
+        the call. ``gem_stats_`` holds the seconds spent projecting and their
+        share of the whole step time. To run GEM with plain SGD, as in its
+        paper: ``clf.set_params(optimizer=torch.optim.SGD, lr=0.1)`` after fit
+        and ``clf.initialize_optimizer()``.
         """
         if not self.__sklearn_is_fitted__():
             raise NotFittedError("This MultimodalEmotionClassifier is not fitted yet; "
@@ -153,103 +277,49 @@ class ContinualMixin:
                 raise ValueError(f"{name} must be None or an integer >= 1, got {value!r}")
         if not isinstance(constrain_step, (bool, np.bool_)):
             raise ValueError(f"constrain_step must be True or False, got {constrain_step!r}")
+        if not (new_task == "auto" or isinstance(new_task, (bool, np.bool_))):
+            raise ValueError(f"new_task must be 'auto', True or False, got {new_task!r}")
+        self._check_params()
         X = check_X(X, fitted=self.input_dims_)
-        y = check_y(y, n_samples=len(X), n_emotions=len(self.emotions_))
+        y = check_y(align_y(y, self.emotions_, action="partial_fit_gem"), n_samples=len(X),
+                    n_emotions=len(self.emotions_))
+        self._check_split_size(len(X))
         memory = getattr(self, "memory_", None)
         tasks = [t for t in (memory.tasks if memory is not None else []) if len(t["y"])]
-        if not tasks:
-            warnings.warn("the estimator holds no episodic memory (memory_size=0 or "
-                          "nothing stored): partial_fit_gem trains without constraints",
+        if new_task == "auto":
+            new_task = (not tasks or len(self.emotions_) > tasks[-1]["n_emotions"]
+                        or set(tasks[-1]["X"]) != set(X))
+        protected = tasks if new_task else tasks[:-1]
+        if not protected:
+            warnings.warn("no earlier task in the episodic memory to protect "
+                          "(memory_size=0, nothing stored, or this call continues the "
+                          "only task): partial_fit_gem trains without constraints",
                           UserWarning, stacklevel=2)
         pos_weight = self._compute_pos_weight(y)
 
-        # validated: from here on the estimator changes
-        self.pos_weight_ = pos_weight
-        self._set_pos_weight(pos_weight)
-        dev = self.device
-        mem = [(_to_device(t["X"], dev), torch.as_tensor(t["y"], device=dev), t["n_emotions"],
-                None if t["pos_weight"] is None else torch.as_tensor(t["pos_weight"], device=dev))
-               for t in tasks]
-        new = (_take_rows(X, np.arange(len(X))), y,
-               None if pos_weight is None else torch.as_tensor(pos_weight, device=dev))
-        offset = len(self.history_)
-        generator, seed = torch.Generator(), self._seed()
-        if seed is None:
-            generator.seed()
-        else:
-            generator.manual_seed(seed + offset)
-        self.gem_stats_ = {"method": method, "margin": margin, "steps": 0,
-                           "projection_seconds": 0.0, "step_seconds": 0.0}
-        with self._rng(offset=offset):
-            self.module_.train()
-            for _ in range(self.max_epochs if epochs is None else epochs):
-                start, losses, violations = time.perf_counter(), [], 0
-                perm = torch.randperm(len(X), generator=generator).numpy()
-                for b in range(0, len(X), batch_size or self.batch_size):
-                    idx = np.sort(perm[b:b + (batch_size or self.batch_size)])
-                    loss, projected = self._gem_step(new, idx, mem, method, margin,
-                                                     constrain_step)
-                    losses.append(loss)
-                    violations += projected
-                self.history_.new_epoch()
-                self.history_.record("epoch", len(self.history_))
-                self.history_.record("train_loss", float(np.mean(losses)))
-                self.history_.record("gem_violations", violations)
-                self.history_.record("dur", time.perf_counter() - start)
-            self.module_.train(False)
-            self.optimizer_.zero_grad(set_to_none=True)
-        stats = self.gem_stats_
-        stats["projection_share"] = (stats["projection_seconds"] / stats["step_seconds"]
-                                     if stats["step_seconds"] > 0 else 0.0)
-        if memory is not None:
-            memory.add_task(X, y, n_emotions=y.shape[1], pos_weight=pos_weight)
-        elif _check_memory_size(self.memory_size) > 0:
-            self._after_fit(X, y)
+        with training_call(self):
+            self.pos_weight_ = pos_weight
+            self._set_pos_weight(pos_weight)
+            self._prepare_training(X)
+            if "gem" not in dict(self.callbacks_):  # an estimator from an older skmemo
+                self.initialize_callbacks()
+            gem = dict(self.callbacks_)["gem"]
+            gem.begin(self, protected, method, margin, bool(constrain_step))
+            saved_batch_size = self.batch_size
+            try:
+                if batch_size is not None:
+                    self.batch_size = int(batch_size)
+                with self._rng(offset=len(self.history_)):
+                    NeuralNet.partial_fit(self, X, y, epochs=epochs or self.max_epochs)
+            finally:
+                self.batch_size = saved_batch_size
+                stats = gem.end()
+            self.gem_stats_ = stats
+            if memory is not None:
+                if new_task:
+                    memory.add_task(X, y, n_emotions=y.shape[1], pos_weight=pos_weight)
+                else:
+                    memory.extend_task(X, y)
+            elif _check_memory_size(self.memory_size) > 0:
+                self._after_fit(X, y)
         return self
-
-    def _gem_step(self, new, idx, mem, method, margin, constrain_step):
-        """One constrained step on rows ``idx`` of the new data; (loss, projected)."""
-        dev, cuda = self.device, str(self.device).startswith("cuda")
-        params = [p for p in self.module_.parameters() if p.requires_grad]
-        sizes = [p.numel() for p in params]
-        t0 = time.perf_counter()
-        if mem and method == "gem":
-            G = torch.stack([self._grad_of(self._bce(*m), params) for m in mem])
-        elif mem:
-            n_mem = sum(len(m[1]) for m in mem)
-            G = self._grad_of(sum(len(m[1]) / n_mem * self._bce(*m) for m in mem),
-                              params)[None, :]
-        X_new, y_new, pos_weight = new
-        loss = self._bce(_to_device({k: v[idx] for k, v in X_new.items()}, dev),
-                         torch.as_tensor(y_new[idx], device=dev), y_new.shape[1], pos_weight)
-        g = self._grad_of(loss, params)
-        proj_s, projected = 0.0, False
-        if mem:
-            if cuda:  # time the projection, not the pending backward kernels
-                torch.cuda.synchronize()
-            t1 = time.perf_counter()
-            g_new = project_gem(g, G, margin) if method == "gem" else project_agem(g, G[0])
-            projected, g = g_new is not g, g_new
-            proj_s += time.perf_counter() - t1
-        for p, chunk in zip(params, torch.split(g, sizes)):
-            p.grad = chunk.view_as(p).clone()
-        if self.gradient_clip is not None:
-            torch.nn.utils.clip_grad_norm_(params, self.gradient_clip)
-        constrain_step = constrain_step and bool(mem)
-        before = torch.cat([p.detach().reshape(-1) for p in params]) if constrain_step else None
-        self.optimizer_.step()
-        if constrain_step:
-            t1 = time.perf_counter()
-            descent = before - torch.cat([p.detach().reshape(-1) for p in params])
-            safe = project_gem(descent, G)  # G (before - after) >= 0
-            if safe is not descent:
-                with torch.no_grad():
-                    for p, chunk in zip(params, torch.split(before - safe, sizes)):
-                        p.copy_(chunk.view_as(p))
-            proj_s += time.perf_counter() - t1
-        if cuda:
-            torch.cuda.synchronize()
-        self.gem_stats_["projection_seconds"] += proj_s
-        self.gem_stats_["step_seconds"] += time.perf_counter() - t0
-        self.gem_stats_["steps"] += 1
-        return float(loss.detach()), projected

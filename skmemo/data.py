@@ -32,7 +32,7 @@ from skorch.helper import SliceDict
 
 from .exceptions import ModalityError
 
-__all__ = ["MODALITIES", "MultimodalData", "check_X", "check_y"]
+__all__ = ["MODALITIES", "MultimodalData", "align_y", "check_X", "check_y", "take_rows"]
 
 MODALITIES = ("text", "audio", "visual")
 _LENGTHS = "_lengths"
@@ -87,6 +87,18 @@ class MultimodalData(SliceDict):
             )
         super().__init__(**modalities)
 
+    def __getitem__(self, sl):
+        if isinstance(sl, str):
+            return super().__getitem__(sl)
+        if isinstance(sl, (int, np.integer, slice, tuple)):
+            return super().__getitem__(sl)
+        # rows in any order, repeated or not, also for h5py datasets (which only
+        # accept increasing indices): read sorted unique rows, then reorder
+        rows = np.asarray(sl)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        return type(self)(**{k: take_rows(v, rows) for k, v in self.items()})
+
     @property
     def modalities(self):
         """The modality names present, in canonical order."""
@@ -99,13 +111,83 @@ class MultimodalData(SliceDict):
         return f"MultimodalData({parts})"
 
 
+def take_rows(array, rows):
+    """Rows ``rows`` (any order, repeats allowed) of a numpy, torch or h5py array.
+
+    numpy arrays and tensors are indexed directly; other arrays (h5py datasets,
+    which need increasing indices) are read once at the sorted unique rows and
+    put into the requested order.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if isinstance(array, np.ndarray):
+        return array[rows]
+    if isinstance(array, torch.Tensor):
+        return array[torch.as_tensor(rows, device=array.device)]
+    unique, inverse = np.unique(rows, return_inverse=True)
+    return np.asarray(array[unique])[inverse]
+
+
+def align_y(y, emotions, *, action="fit"):
+    """Match the columns of a pandas ``y`` to ``emotions`` by name.
+
+    A DataFrame whose column names are all strings is reordered to the order
+    of ``emotions``; if its names are not the same set as ``emotions`` it is
+    refused, naming the difference (as scikit-learn refuses features whose
+    names differ from those seen in fit). Anything else is returned unchanged:
+    its columns are taken in the order given.
+
+    Parameters
+    ----------
+    y : array-like or pandas DataFrame
+    emotions : list of str
+    action : str, default="fit"
+        Name of the calling method, for the error message.
+
+    Returns
+    -------
+    y, reordered when it is a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmemo.data import align_y
+    >>> Y = pd.DataFrame({"sad": [1, 0], "happy": [0, 1]})
+    >>> align_y(Y, ["happy", "sad"]).columns.tolist()
+    ['happy', 'sad']
+    """
+    columns = getattr(y, "columns", None)
+    if columns is None or not all(isinstance(c, str) for c in columns):
+        return y
+    names, wanted = [str(c) for c in columns], [str(e) for e in emotions]
+    if names == wanted:
+        return y
+    if len(set(names)) == len(names) and set(names) == set(wanted):
+        return y[wanted]
+    missing = [e for e in wanted if e not in names]
+    unexpected = [c for c in names if c not in wanted]
+    detail = []
+    if missing:
+        detail.append(f"missing {missing}")
+    if unexpected:
+        detail.append(f"unexpected {unexpected}")
+    if len(set(names)) != len(names):
+        detail.append("repeated column names")
+    raise ValueError(
+        f"the column names of y do not match the estimator's emotions {wanted} "
+        f"({'; '.join(detail)}). {action} matches a DataFrame y to the emotions by "
+        "column name; rename the columns, or pass y.to_numpy() to use them in order"
+    )
+
+
 def _as_array(key, value):
     """Keep numpy / torch / h5py arrays as they are; convert anything else."""
     if value is None:
         raise TypeError(
             f"X[{key!r}] is None; leave the key out when a modality is missing"
         )
-    if isinstance(value, (np.ndarray, torch.Tensor)):
+    if isinstance(value, torch.Tensor) and value.dtype in (torch.bfloat16, torch.float16):
+        arr = value.float()  # half-precision features are read as float32 (numpy has no bf16)
+    elif isinstance(value, (np.ndarray, torch.Tensor)):
         arr = value
     elif hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "__getitem__"):
         arr = value  # h5py.Dataset, numpy memmap, zarr ... : read lazily

@@ -18,7 +18,7 @@ key                    content
 ``word_vectors``       None, or ``{"words": [...], "vectors": Tensor}`` when the
                        ``word_vectors`` parameter is a mapping
 ``fitted``             ``emotions_``, ``n_fit_emotions_``, ``emotion_vectors_``,
-                       ``input_dims_``, ``added_thresholds_``, ``pos_weight_``,
+                       ``input_dims_``, ``thresholds_``, ``pos_weight_``,
                        ``classes_``
 ``module_state``       ``module_.state_dict()`` (CPU tensors)
 ``optimizer_state``    ``optimizer_.state_dict()`` (CPU tensors)
@@ -114,7 +114,21 @@ def _resolve_class(path, base):
     return cls
 
 
+def _plain(value):
+    """pandas and numpy containers of names as plain lists and dicts."""
+    if hasattr(value, "to_dict") and hasattr(value, "index") and not hasattr(value, "columns"):
+        return {str(k): _plain(v) for k, v in value.to_dict().items()}  # Series
+    if hasattr(value, "tolist") and type(value).__module__.startswith("pandas"):
+        return [_plain(v) for v in value.tolist()]  # Index
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, np.str_):
+        return str(value)
+    return value
+
+
 def _encode(value):
+    value = _plain(value)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, np.generic):
@@ -177,8 +191,9 @@ def _encode_params(clf):
     if dropped:
         warnings.warn(
             f"parameter(s) {', '.join(dropped.values())} are not plain data and are not saved; "
-            "the loaded estimator has their default values (they only affect future "
-            "training: the fitted state is saved in full)", UserWarning, stacklevel=3,
+            "the loaded estimator has their default values. Predictions are not affected "
+            "(the fitted state, thresholds included, is saved in full); training the loaded "
+            "estimator again uses the defaults", UserWarning, stacklevel=3,
         )
     return json.dumps(encoded, allow_nan=True), list(dropped), word_vectors
 
@@ -263,7 +278,7 @@ def _memory_state(clf):
 # ----------------------------------------------------------------------
 # public API
 # ----------------------------------------------------------------------
-def save(clf, path):
+def save(clf, path, *, include_memory=False):
     """Save a fitted estimator to one file that loads without running code.
 
     Parameters
@@ -273,6 +288,12 @@ def save(clf, path):
     path : str or path-like
         Destination file; overwritten if it exists (atomically: a failed save
         leaves any previous file in place).
+    include_memory : bool, default=False
+        Also store the episodic memory (``memory_``): raw training samples
+        kept for :meth:`~MultimodalEmotionClassifier.partial_fit_gem`. Off by
+        default, so that sharing a model file never shares training data; a
+        model loaded without memory trains ``partial_fit_gem`` without
+        constraints (and says so) until it is fitted again.
 
     Raises
     ------
@@ -331,7 +352,7 @@ def save(clf, path):
             "emotion_vectors": torch.as_tensor(np.asarray(clf.emotion_vectors_,
                                                           dtype=np.float32)),
             "input_dims": {str(m): int(d) for m, d in clf.input_dims_.items()},
-            "added_thresholds": [float(t) for t in clf.added_thresholds_],
+            "thresholds": [float(t) for t in clf.thresholds_],
             # as the estimator holds it: a list of per-emotion arrays or one array
             "classes": torch.as_tensor(np.asarray([np.asarray(c) for c in clf.classes_])),
             "classes_is_list": isinstance(clf.classes_, list),
@@ -341,7 +362,7 @@ def save(clf, path):
         "module_state": _to_cpu(dict(clf.module_.state_dict())),
         "optimizer_state": None if optimizer is None else _to_cpu(optimizer.state_dict()),
         "history": _history_json(clf),
-        "memory": _memory_state(clf),
+        "memory": _memory_state(clf) if include_memory else None,
     }
     _check_plain(payload, "the saved state")
     tmp = path.with_name(path.name + ".tmp")
@@ -354,6 +375,16 @@ def save(clf, path):
 
 
 def _read(path):
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if not magic.startswith(b"PK"):
+        kind = ("a pickle or joblib file" if magic[:1] == b"\x80" or path.suffix in (
+            ".pkl", ".pickle", ".joblib") else "not a zip archive")
+        raise DataFormatError(
+            f"{path} is not an skmemo file ({kind}); skmemo files are written by "
+            "skmemo.persistence.save. If it is a pickle or joblib file of an estimator, "
+            "know that loading those runs code from the file: use joblib.load only on "
+            "files from a source you trust")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except OSError:
@@ -450,7 +481,14 @@ def load(path, *, device=None):
     clf.n_fit_emotions_ = int(fitted["n_fit_emotions"])
     clf.emotion_vectors_ = fitted["emotion_vectors"].numpy().astype(np.float32)
     clf.input_dims_ = {m: int(d) for m, d in fitted["input_dims"].items()}
-    clf.added_thresholds_ = [float(t) for t in fitted["added_thresholds"]]
+    if "thresholds" in fitted:
+        clf.thresholds_ = np.asarray(fitted["thresholds"], dtype=float)
+    else:  # files of skmemo <= 0.x: the parameter plus the added emotions' values
+        added = [float(t) for t in fitted.get("added_thresholds", [])]
+        t = clf.threshold
+        base = (np.full(len(emotions) - len(added), float(t)) if np.isscalar(t)
+                else np.asarray(t, dtype=float).ravel()[:len(emotions) - len(added)])
+        clf.thresholds_ = np.concatenate([base, added])
     classes = fitted["classes"].numpy()
     clf.classes_ = list(classes) if fitted["classes_is_list"] else classes
     pw = fitted["pos_weight"]

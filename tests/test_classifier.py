@@ -40,12 +40,13 @@ def test_threshold_float_and_per_emotion(fitted, data):
     t = np.linspace(0.1, 0.9, 6)
     clf.set_params(threshold=t)
     np.testing.assert_array_equal(clf.predict(X), proba > t)
-    clf.set_params(threshold=[0.5, 0.5])
     with pytest.raises(ValueError, match="one value per emotion"):
-        clf.predict(X)
-    clf.set_params(threshold=1.5)
+        clf.set_params(threshold=[0.5, 0.5])
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        clf.predict(X)
+        clf.set_params(threshold=1.5)
+    # a refused threshold changes nothing
+    np.testing.assert_array_equal(clf.threshold, t)
+    np.testing.assert_array_equal(clf.predict(X), proba > t)
 
 
 def test_padding_invariance_of_predictions(fitted, data):

@@ -171,8 +171,9 @@ def test_methods_leave_the_estimator_unchanged(fitted, data):
     assert before.keys() == after.keys()
     for key, value in before["module_"].items():
         assert torch.equal(value, after["module_"][key])
-    for key in ("emotions_", "added_thresholds_", "input_dims_", "history_"):
+    for key in ("emotions_", "input_dims_", "history_"):
         assert before[key] == after[key]
+    np.testing.assert_array_equal(before["thresholds_"], after["thresholds_"])
 
 
 def test_multilabel_output_format(fitted, data):

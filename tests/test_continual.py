@@ -420,7 +420,7 @@ def test_modality_subset_and_no_memory():
         clf.partial_fit_gem(visual, Y[:10])
     clf = small_clf(max_epochs=1, memory_size=0, validation_fraction=0).fit(X, Y)
     assert clf.memory_ is None
-    with pytest.warns(UserWarning, match="no episodic memory"):
+    with pytest.warns(UserWarning, match="no earlier task in the episodic memory"):
         clf.partial_fit_gem(X[:10], Y[:10], epochs=1)
     assert clf.memory_ is None
     with pytest.raises(ValueError, match="memory_size"):

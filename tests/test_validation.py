@@ -715,4 +715,4 @@ def test_fit_failing_in_its_first_epoch_keeps_the_previous_model(fitted, d):
 
 def test_failing_call_on_the_shared_fixture_left_it_intact(fitted, d):
     # every case works on a copy; this guards the fixture itself
-    assert fitted.emotions_ == EMOTIONS + ["awe"] and fitted.added_thresholds_ == [0.3]
+    assert fitted.emotions_ == EMOTIONS + ["awe"] and fitted.thresholds_[-1] == 0.3

@@ -112,7 +112,7 @@ def test_persistence_of_added_emotions(zs_fitted, data, tmp_path):
     expected = clf.predict_proba(X)
     joblib.dump(clf, tmp_path / "clf.joblib")
     again = joblib.load(tmp_path / "clf.joblib")
-    assert again.emotions_ == clf.emotions_ and again.added_thresholds_ == [0.3]
+    assert again.emotions_ == clf.emotions_ and again.thresholds_[-1] == 0.3
     np.testing.assert_array_equal(again.predict_proba(X), expected)
     again.add_emotions(["awe"])  # still extensible after loading
     np.testing.assert_allclose(again.predict_proba(X)[:, :6], expected, atol=1e-6)
