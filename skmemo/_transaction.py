@@ -39,6 +39,7 @@ def snapshot(net):
     params = set(net._get_param_names()) | {"device_requested_"}
     torch_objs = _torch_objects(net)
     memo = {id(v): v for v in torch_objs.values()}
+    memo.update({id(v): v for k, v in net.__dict__.items() if k in params})  # never copied
     memo[id(net)] = net
     others = {k: v for k, v in net.__dict__.items()
               if k not in params and k not in torch_objs}

@@ -67,7 +67,7 @@ _PARAMETER_CONSTRAINTS = {
 
 # fitted attributes that a new fit drops (the others are rebound by fit)
 _REFIT_CLEARS = ("memory_", "gem_stats_", "pretrain_history_", "grad_scaler_",
-                 "callbacks_key_")
+                 "callbacks_key_", "callbacks_source_")
 
 
 def resolve_device(device):
@@ -410,7 +410,13 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
     def initialize_callbacks(self):
         super().initialize_callbacks()
         self.callbacks_key_ = self._callbacks_key()
+        self.callbacks_source_ = self.callbacks  # the list they were built from
         return self
+
+    def _callbacks_stale(self):
+        """True when parameters the callbacks are built from changed since."""
+        return (getattr(self, "callbacks_key_", None) != self._callbacks_key()
+                or getattr(self, "callbacks_source_", None) is not self.callbacks)
 
     def _validating(self):
         if isinstance(self.train_split, str) and self.train_split == "auto":
@@ -509,9 +515,10 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
 
     def _prepare_training(self, X):
         """Settings that follow parameters changed after init (``set_params``)."""
-        if getattr(self, "callbacks_key_", None) != self._callbacks_key():
+        if self._callbacks_stale():
             # e.g. set_params(train_split=None) after fit: the LR scheduler must
-            # monitor train_loss, and early stopping has nothing to watch
+            # monitor train_loss, and early stopping has nothing to watch; or
+            # set_params(callbacks=[...]): skorch only reads them on initialize
             self.initialize_callbacks()
         if hasattr(self.module_, "keep_representation"):
             self.module_.keep_representation = bool(self.swfc_weight)
@@ -637,11 +644,12 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
                 "emotions must be a list of words, not one string; e.g. "
                 "emotions=['happy', 'sad']"
             )
-        emotions = [str(e) for e in emotions]
+        emotions = list(emotions)
         if not emotions:
             raise ValueError("emotions is empty: give one word per column of y")
         for spec in emotions:
             parse_emotion(spec)
+        emotions = [str(e) for e in emotions]  # numpy / pandas strings as str
         normalised = [e.lower().strip() for e in emotions]
         dupes = sorted({e for e in normalised if normalised.count(e) > 1})
         if dupes:

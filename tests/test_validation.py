@@ -13,6 +13,7 @@ raise and a fragment of the message (the same table is in
 """
 
 import pickle
+import re
 import warnings
 from collections.abc import Mapping
 from types import SimpleNamespace
@@ -111,7 +112,7 @@ def snapshot(clf):
         "attribute names": fitted_attributes(clf),
         "params": _freeze(clf.get_params(deep=False)),
     }
-    for name in ("emotions_", "classes_", "added_thresholds_", "pos_weight_",
+    for name in ("emotions_", "classes_", "thresholds_", "pos_weight_",
                  "emotion_vectors_", "input_dims_", "n_fit_emotions_", "initialized_"):
         state[name] = _freeze(getattr(clf, name, "<absent>"))
     if getattr(clf, "initialized_", False):
@@ -593,7 +594,13 @@ def test_bad_input(target, call, exc, match, params, d, fitted):
         assert not clf.__sklearn_is_fitted__()
     if target in (FIT, FITTED):
         clf = pickle.loads(pickle.dumps(fitted))
-        clf.set_params(**params)
+        before = snapshot(clf)
+        try:
+            clf.set_params(**params)
+        except exc as refused:  # a fitted estimator refuses a bad threshold at once
+            assert re.search(match, str(refused)), str(refused)
+            assert_same(before, snapshot(clf))
+            return
         before = snapshot(clf)
         with pytest.raises(exc, match=match):
             call(clf, d)
@@ -625,7 +632,7 @@ MUTATIONS = {
     "learning rate": lambda c: c.optimizer_.param_groups[0].update(lr=0.5),
     "emotions_": lambda c: c.emotions_.append("calm"),
     "classes_": lambda c: setattr(c, "classes_", c.classes_[:-1]),
-    "added_thresholds_": lambda c: c.added_thresholds_.__setitem__(0, 0.9),
+    "thresholds_": lambda c: c.thresholds_.__setitem__(0, 0.9),
     "pos_weight_": lambda c: c.pos_weight_.__setitem__(0, 99.0),
     "criterion pos_weight": lambda c: c.criterion_.pos_weight.mul_(2),
     "history": lambda c: c.history_.new_epoch(),

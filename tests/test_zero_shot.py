@@ -101,7 +101,7 @@ def test_thresholds_of_added_emotions(zs_fitted, data):
     # a threshold for every current emotion replaces the added ones
     clf.set_params(threshold=np.full(6, 0.7))
     np.testing.assert_array_equal(clf.predict(X), proba > 0.7)
-    with pytest.raises(ValueError, match=r"threshold must be a float in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"threshold values must lie in \[0, 1\]"):
         clf.add_emotions(["awe"], threshold=1.5)
     assert clf.emotions_ == SEEN + ["surprise"]
 
