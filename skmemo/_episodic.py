@@ -208,6 +208,12 @@ class EpisodicMemory:
         n_new = len(y)
         shares = _water_fill([len(t["y"]) for t in self.tasks[:-1]]
                              + [len(task["y"]) + n_new], self.capacity)
+        for i, other in enumerate(self.tasks[:-1]):  # earlier tasks keep their share
+            if shares[i] < len(other["y"]):
+                keep = _covering_sample(other["y"][:, :other["n_emotions"]], shares[i],
+                                        self._rng(i, len(self.tasks) + seen))
+                other["X"] = {k: v[keep] for k, v in other["X"].items()}
+                other["y"] = other["y"][keep]
         share = shares[-1]
         k_new = min(n_new, int(round(share * n_new / (seen + n_new))))
         k_old = min(len(task["y"]), share - k_new)

@@ -520,6 +520,10 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
             # monitor train_loss, and early stopping has nothing to watch; or
             # set_params(callbacks=[...]): skorch only reads them on initialize
             self.initialize_callbacks()
+        for group in self.optimizer_.param_groups:
+            # what torch's schedulers set on a fresh start; a scheduler added after
+            # fit resumes at the current epoch and needs it
+            group.setdefault("initial_lr", group["lr"])
         if hasattr(self.module_, "keep_representation"):
             self.module_.keep_representation = bool(self.swfc_weight)
         for p in self.module_.encoders.parameters():
@@ -700,18 +704,27 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         return arr
 
     def set_params(self, **params):
-        """skorch's ``set_params``; a new ``threshold`` updates ``thresholds_`` at once.
+        """skorch's ``set_params``; on a fitted estimator a new ``threshold``
+        updates ``thresholds_`` and a new ``padding`` reaches the network at once.
 
-        An invalid ``threshold`` on a fitted estimator is refused and nothing
-        changes.
+        An invalid ``threshold`` or ``padding`` on a fitted estimator is refused
+        and nothing changes.
         """
-        if "threshold" in params and self.__sklearn_is_fitted__():
+        fitted = self.__sklearn_is_fitted__()
+        if fitted and params.get("padding", "pre") not in ("pre", "post"):
+            raise ValueError(f"padding must be 'pre' or 'post', got {params['padding']!r}")
+        thresholds = None
+        if "threshold" in params and fitted:
             thresholds = self._resolve_thresholds(
                 params["threshold"], self.emotions_, previous=self.thresholds_)
-            super().set_params(**params)
+        super().set_params(**params)
+        if thresholds is not None:
             self.thresholds_ = thresholds
-            return self
-        return super().set_params(**params)
+        if "padding" in params and fitted:  # the fitted network reads its own copy
+            for m in self.module_.modules():
+                if isinstance(getattr(m, "padding", None), str):
+                    m.padding = params["padding"]
+        return self
 
     # ------------------------------------------------------------------
     # fitting
@@ -822,12 +835,13 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
     def decision_function(self, X):
         """Fused logits, ``(n, K)``, in the column order of ``emotions_``."""
         X = self._check_predict_X(X)
-        return self.forward(X, training=False).numpy().astype(np.float64)
+        return self.forward(X, training=False).detach().numpy().astype(np.float64)
 
     def predict_proba(self, X):
         """Probability of each emotion, ``(n, K)``: ``sigmoid(logits)``."""
         X = self._check_predict_X(X)
-        return torch.sigmoid(self.forward(X, training=False)).numpy().astype(np.float64)
+        logits = self.forward(X, training=False).detach()
+        return torch.sigmoid(logits).numpy().astype(np.float64)
 
     def predict(self, X):
         """0/1 predictions ``predict_proba(X) > thresholds_``, ``(n, K)``."""

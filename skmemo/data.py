@@ -90,6 +90,8 @@ class MultimodalData(SliceDict):
     def __getitem__(self, sl):
         if isinstance(sl, str):
             return super().__getitem__(sl)
+        if isinstance(sl, tuple) and len(sl) == 2 and sl[1] is Ellipsis:
+            sl = sl[0]  # scikit-learn's _safe_indexing asks for X[rows, ...]
         if isinstance(sl, (int, np.integer, slice, tuple)):
             return super().__getitem__(sl)
         # rows in any order, repeated or not, also for h5py datasets (which only
