@@ -7,10 +7,12 @@ appends a *freshly initialised* row for each unseen emotion: such a row has
 never been trained, so the baselines cannot transfer and score near chance
 (paper Table 4). The estimators here do exactly that in :meth:`add_emotions`.
 
-Both estimators subclass :class:`~skmemo.MultimodalEmotionClassifier` and only
-replace the network, so input validation, the validation split, early
-stopping, the balanced ``pos_weight``, thresholds, cloning and pickling
-behave exactly as in the main estimator.
+Both estimators are siblings of :class:`~skmemo.MultimodalEmotionClassifier`
+on the same private base, so input validation, the validation split, early
+stopping, the balanced ``pos_weight``, thresholds, the training transaction,
+cloning, pickling and ``save`` behave exactly as in the main estimator; each
+declares only the parameters it honours (no fusion, pre-training, contrastive
+loss or episodic memory).
 
 - :class:`EarlyFusionLSTMClassifier`: the modalities are concatenated per time
   step (shorter sequences are padded to the longest, on the side given by
@@ -26,7 +28,7 @@ summed, last *real* step), so padding never changes a prediction.
 import torch
 from torch import nn
 
-from .classifier import MultimodalEmotionClassifier
+from ._base import _EmotionNetBase
 from .exceptions import NotFittedError
 from .modules import MODALITIES, SequenceEncoder, _left_align, lengths_from_padding
 
@@ -236,21 +238,10 @@ class _BaselineMixin:
     """What both baseline estimators change in the main estimator."""
 
     def _module_kwargs(self):
-        return {
-            "input_dims": self.input_dims_,
-            # rows of emotion_vectors_ = current emotions, also after add_emotions
-            "n_emotions": len(self.emotion_vectors_),
-            "num_layers": self.num_layers,
-            "rnn": self.rnn,
-            "dropout": self.dropout,
-            "padding": self.padding,
-        }
-
-    def initialize_module(self):
-        kwargs = self._module_kwargs()
-        kwargs.update(self.get_params_for("module"))
-        self.module_ = self.module(**kwargs)
-        return self
+        kwargs = super()._module_kwargs()
+        # rows of emotion_vectors_ = current emotions, also after add_emotions
+        kwargs["n_emotions"] = len(self.emotion_vectors_)
+        return kwargs
 
     def _check_fitted(self, action="predict"):
         if not self.__sklearn_is_fitted__():
@@ -301,7 +292,9 @@ _SHARED_DOC = """
     ``rnn``, ``num_layers``, ``dropout``, ``padding``, ``threshold``,
     ``class_weight``, ``lr``, ``batch_size``, ``max_epochs``, ``gradient_clip``,
     ``validation_fraction``, ``early_stopping_patience``, ``lr_patience``,
-    ``random_state``, ``device`` and any skorch argument.
+    ``predict_batch_size``, ``bucket_by_length``, ``precision``,
+    ``random_state``, ``device``, ``verbose``, ``warm_start`` and any skorch
+    argument.
 
     Attributes
     ----------
@@ -314,7 +307,7 @@ _SHARED_DOC = """
 """
 
 
-class EarlyFusionLSTMClassifier(_BaselineMixin, MultimodalEmotionClassifier):
+class EarlyFusionLSTMClassifier(_BaselineMixin, _EmotionNetBase):
     __doc__ = """Early-fusion LSTM baseline (EF-LSTM of Dai et al., 2020).
 
     The modalities are concatenated at every time step (a shorter modality is
@@ -331,7 +324,7 @@ class EarlyFusionLSTMClassifier(_BaselineMixin, MultimodalEmotionClassifier):
         Hidden units per direction of the encoder.
     module : type, default=EarlyFusionLSTM
     **kwargs
-        Any parameter of :class:`~skmemo.MultimodalEmotionClassifier`.
+        The shared parameters listed below, and any skorch argument.
 """ + _SHARED_DOC + """
     Examples
     --------
@@ -361,7 +354,7 @@ class EarlyFusionLSTMClassifier(_BaselineMixin, MultimodalEmotionClassifier):
             raise ValueError(f"hidden_size must be a positive integer, got {size!r}")
 
 
-class LateFusionLSTMClassifier(_BaselineMixin, MultimodalEmotionClassifier):
+class LateFusionLSTMClassifier(_BaselineMixin, _EmotionNetBase):
     __doc__ = """Late-fusion LSTM baseline (LF-LSTM of Dai et al., 2020).
 
     One bidirectional recurrent encoder and one linear output layer per
@@ -377,7 +370,7 @@ class LateFusionLSTMClassifier(_BaselineMixin, MultimodalEmotionClassifier):
         ``{modality: hidden size}``; missing entries are 64.
     module : type, default=LateFusionLSTM
     **kwargs
-        Any parameter of :class:`~skmemo.MultimodalEmotionClassifier`.
+        The shared parameters listed below, and any skorch argument.
 """ + _SHARED_DOC + """
     Examples
     --------
@@ -391,8 +384,9 @@ class LateFusionLSTMClassifier(_BaselineMixin, MultimodalEmotionClassifier):
     (60, 2)
     """
 
-    def __init__(self, emotions=None, *, module=LateFusionLSTM, **kwargs):
+    def __init__(self, emotions=None, *, hidden_sizes=None, module=LateFusionLSTM, **kwargs):
         super().__init__(emotions, module=module, **kwargs)
+        self.hidden_sizes = hidden_sizes
 
     def _module_kwargs(self):
         kwargs = super()._module_kwargs()

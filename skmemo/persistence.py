@@ -59,6 +59,7 @@ import torch
 from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
+from ._base import _EmotionNetBase
 from .classifier import MultimodalEmotionClassifier
 from .exceptions import DataFormatError, NotFittedError
 
@@ -323,15 +324,19 @@ def save(clf, path, *, include_memory=False):
     >>> bool((load(path).predict_proba(X) == clf.predict_proba(X)).all())
     True
     """
-    if type(clf) is not MultimodalEmotionClassifier:
+    try:
+        estimator_class = _class_path(type(clf)) if isinstance(clf, _EmotionNetBase) else None
+    except _Unsaveable:
+        estimator_class = None
+    if estimator_class is None:
         raise TypeError(
-            "save writes MultimodalEmotionClassifier instances; got "
-            f"{type(clf).__name__} (use pickle or joblib for other classes)"
+            "save writes skmemo's estimators (MultimodalEmotionClassifier and the "
+            f"baselines); got {type(clf).__name__} (use pickle or joblib for other "
+            "classes, subclasses included)"
         )
     if not clf.__sklearn_is_fitted__():
         raise NotFittedError(
-            "This MultimodalEmotionClassifier is not fitted yet; call fit(X, y) before "
-            "save."
+            f"This {type(clf).__name__} is not fitted yet; call fit(X, y) before save."
         )
     path = Path(os.fspath(path))
     from . import __version__
@@ -343,6 +348,7 @@ def save(clf, path, *, include_memory=False):
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "skmemo_version": str(__version__),
+        "estimator": estimator_class,
         "params": params,
         "dropped_params": dropped,
         "word_vectors": word_vectors,
@@ -476,7 +482,9 @@ def load(path, *, device=None):
         params["word_vectors"] = dict(zip(wv["words"], wv["vectors"].numpy()))
     params["device"] = _resolve_device(params.get("device", "auto"), device)
 
-    clf = MultimodalEmotionClassifier(**params)
+    cls = _resolve_class(payload.get("estimator") or _class_path(MultimodalEmotionClassifier),
+                         _EmotionNetBase)
+    clf = cls(**params)
     clf.emotions_ = emotions
     clf.n_fit_emotions_ = int(fitted["n_fit_emotions"])
     clf.emotion_vectors_ = fitted["emotion_vectors"].numpy().astype(np.float32)

@@ -74,7 +74,7 @@ def test_error_during_training_undoes_the_whole_call(data, fitted):
     before, proba, n = _weights(clf), clf.predict_proba(X), len(clf.history)
     clf.set_params(callbacks=[_FailInSecondEpoch(RuntimeError("disk on fire"))])
     for call in (lambda: clf.fit(X, Y), lambda: clf.partial_fit(X, Y),
-                 lambda: clf.partial_fit_gem(X, Y)):
+                 lambda: clf.partial_fit_gem(X, Y, new_task=True)):
         with pytest.raises(RuntimeError, match="disk on fire"):
             call()
         assert len(clf.history) == n

@@ -1,0 +1,694 @@
+"""The private base of skmemo's estimators: the scikit-learn / skorch surface.
+
+:class:`~skmemo.MultimodalEmotionClassifier` and the baselines
+(:mod:`skmemo.baselines`) are siblings on :class:`_EmotionNetBase`; each
+declares only the parameters it honours. In parts by idea: batches and their
+order in :mod:`skmemo._batching`, mixed precision in :mod:`skmemo._precision`,
+zero-shot emotions in :mod:`skmemo._zero_shot`, the training transaction in
+:mod:`skmemo._transaction`, the training callbacks in :mod:`skmemo._callbacks`.
+"""
+
+import inspect
+import numbers
+import warnings
+from collections.abc import Mapping
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from skorch import NeuralNet
+from skorch.callbacks import (
+    EarlyStopping,
+    EpochScoring,
+    EpochTimer,
+    GradientNormClipping,
+    LRScheduler,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
+from skorch.dataset import ValidSplit
+from torch.utils.data import Subset
+
+from ._batching import LengthOrderMixin, MultimodalDataset
+from ._callbacks import _EpochSnapshot, _valid_weighted_accuracy
+from ._precision import _PRECISIONS, MixedPrecisionMixin
+from ._transaction import restore_weights, training_call, weights_snapshot
+from ._zero_shot import ZeroShotMixin
+from .data import align_y, check_X, check_y
+from .exceptions import NotFittedError
+from .metrics import weighted_accuracy_score
+from .vectors import emotion_vectors, parse_emotion
+
+__all__ = []
+
+
+# parameters whose type and range scikit-learn's validation checks (messages
+# name the parameter, the accepted values and the value given)
+_PARAMETER_CONSTRAINTS = {
+    "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+    "predict_batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "lr": [Interval(numbers.Real, 0, None, closed="left")],
+    "lr_patience": [Interval(numbers.Integral, 0, None, closed="left")],
+    "early_stopping_patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "gradient_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
+    "random_state": ["random_state"],
+    "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+    "warm_start": ["boolean"],
+    "freeze_encoders": ["boolean"],
+}
+
+# what NeuralNet.__init__ takes besides prefixed ``component__param`` arguments
+_SKORCH_PARAMS = frozenset(inspect.signature(NeuralNet.__init__).parameters) - {"self", "kwargs"}
+
+# fitted attributes that a new fit drops (the others are rebound by fit)
+_REFIT_CLEARS = ("memory_", "gem_stats_", "pretrain_history_", "grad_scaler_",
+                 "callbacks_key_", "callbacks_source_")
+
+
+def resolve_device(device):
+    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; others unchanged."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
+                      ClassifierMixin, NeuralNet):
+    """What every skmemo estimator shares: the scikit-learn / skorch surface.
+
+    Input checks, the validation split, the training transaction, the
+    per-emotion thresholds, length-ordered prediction, mixed precision, the
+    balanced ``pos_weight`` and zero-shot bookkeeping. Subclasses choose the
+    network (``initialize_module``) and declare only the parameters they
+    honour; hooks: ``_extra_callbacks`` (callbacks placed before gradient
+    clipping), ``_before_training`` (after ``initialize``, before the first
+    epoch), ``_after_fit``, ``_check_params``.
+    """
+
+    # Pickled through skorch's map_location-aware path, so that a pickle made on
+    # CUDA loads on a CPU-only machine: the LR-scheduler callback references the
+    # optimizer (and its CUDA state), and the fp16 grad scaler holds CUDA tensors.
+    cuda_dependent_attributes_ = NeuralNet.cuda_dependent_attributes_ + [
+        "callbacks_", "grad_scaler_",
+    ]
+
+    def __init__(
+        self,
+        emotions=None,
+        *,
+        word_vectors=None,
+        rnn="lstm",
+        num_layers=2,
+        dropout=0.15,
+        padding="pre",
+        threshold=0.5,
+        class_weight="balanced",
+        lr=1e-3,
+        batch_size=64,
+        max_epochs=30,
+        gradient_clip=10.0,
+        validation_fraction=0.1,
+        early_stopping_patience=8,
+        lr_patience=5,
+        predict_batch_size=None,
+        bucket_by_length=False,
+        precision="32",
+        random_state=None,
+        device="auto",
+        verbose=0,
+        module=None,
+        criterion=torch.nn.BCEWithLogitsLoss,
+        optimizer=torch.optim.Adam,
+        train_split="auto",
+        dataset=MultimodalDataset,
+        callbacks=None,
+        warm_start=False,
+        **kwargs,
+    ):
+        kwargs.pop("_params_to_validate", None)
+        unexpected = sorted(k for k in kwargs if "__" not in k and k not in _SKORCH_PARAMS)
+        if unexpected:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected argument(s) {unexpected}; "
+                f"see help({type(self).__name__}) for the parameters it takes")
+        super().__init__(
+            module, criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            batch_size=batch_size, dataset=dataset, train_split=train_split,
+            callbacks=callbacks, verbose=verbose, device=device, warm_start=warm_start,
+            **kwargs,
+        )
+        self.emotions = emotions
+        self.word_vectors = word_vectors
+        self.rnn = rnn
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.padding = padding
+        self.threshold = threshold
+        self.class_weight = class_weight
+        self.gradient_clip = gradient_clip
+        self.validation_fraction = validation_fraction
+        self.early_stopping_patience = early_stopping_patience
+        self.lr_patience = lr_patience
+        self.predict_batch_size = predict_batch_size
+        self.bucket_by_length = bucket_by_length
+        self.precision = precision
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------
+    # device="auto": the parameter keeps what the user set
+    # ------------------------------------------------------------------
+    @property
+    def device(self):
+        return resolve_device(self.__dict__.get("device_requested_", "auto"))
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device_requested_"] = value
+
+    def _get_param_names(self):
+        names = [n for n in super()._get_param_names() if n != "_params_to_validate"]
+        return names if "device" in names else names + ["device"]
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        params.pop("_params_to_validate", None)
+        params["device"] = self.__dict__.get("device_requested_", "auto")
+        return params
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["device"] = self.device  # skorch maps tensors from this device
+        return state
+
+    def __setstate__(self, state):
+        requested = state.get("device_requested_", "auto")
+        super().__setstate__(state)
+        mapped = self.__dict__.pop("device", None)
+        if requested not in ("auto", None) and mapped != requested:
+            requested = str(mapped)  # e.g. a CUDA model loaded on a CPU-only machine
+        self.__dict__["device_requested_"] = requested
+
+    # ------------------------------------------------------------------
+    # scikit-learn contract
+    # ------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.dict = True
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        tags.target_tags.one_d_labels = False
+        tags.target_tags.two_d_labels = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        if tags.classifier_tags is not None:
+            tags.classifier_tags.multi_label = True
+            tags.classifier_tags.multi_class = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return bool(getattr(self, "initialized_", False)) and hasattr(self, "emotions_")
+
+    def _check_fitted(self, action="predict"):
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit(X, y) "
+                f"before {action}."
+            )
+
+    # ------------------------------------------------------------------
+    # skorch hooks
+    # ------------------------------------------------------------------
+    @property
+    def _default_callbacks(self):
+        validating = self._validating()
+        monitor = "valid_loss" if validating else "train_loss"
+        cbs = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ]
+        if validating:
+            cbs += [
+                ("valid_loss", PassthroughScoring(name="valid_loss")),
+                ("valid_wacc", EpochScoring(
+                    _valid_weighted_accuracy, name="valid_wacc", lower_is_better=False,
+                )),
+            ]
+        cbs += self._extra_callbacks()  # before clipping: clip what they leave
+        if self.gradient_clip is not None:
+            cbs.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
+        cbs.append(("lr_scheduler", LRScheduler(
+            torch.optim.lr_scheduler.ReduceLROnPlateau, monitor=monitor,
+            factor=0.1, patience=self.lr_patience,
+        )))
+        if validating and self.early_stopping_patience is not None:
+            cbs.append(("early_stopping", EarlyStopping(
+                monitor="valid_wacc", lower_is_better=False,
+                patience=self.early_stopping_patience, load_best=True,
+            )))
+        cbs.append(("epoch_snapshot", _EpochSnapshot()))
+        cbs.append(("print_log", PrintLog()))
+        if self.verbose:
+            cbs.append(("progress_bar", ProgressBar()))
+        return cbs
+
+    def _extra_callbacks(self):
+        """Callbacks of a subclass, placed before gradient clipping."""
+        return []
+
+    def _callbacks_key(self):
+        """The parameters the default callbacks are built from."""
+        return (self._validating(), self.gradient_clip, self.lr_patience,
+                self.early_stopping_patience, bool(self.verbose))
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        self.callbacks_key_ = self._callbacks_key()
+        self.callbacks_source_ = self.callbacks  # the list they were built from
+        return self
+
+    def _callbacks_stale(self):
+        """True when parameters the callbacks are built from changed since."""
+        return (getattr(self, "callbacks_key_", None) != self._callbacks_key()
+                or getattr(self, "callbacks_source_", None) is not self.callbacks)
+
+    def _validating(self):
+        if isinstance(self.train_split, str) and self.train_split == "auto":
+            return self.validation_fraction > 0
+        return self.train_split is not None
+
+    def _seed(self):
+        """An int drawn from ``random_state`` (int or RandomState), or None."""
+        if self.random_state is None:
+            return None
+        rs = check_random_state(self.random_state)
+        return int(rs.randint(np.iinfo(np.int32).max))
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if isinstance(self.train_split, str) and self.train_split == "auto":
+            dataset = self.get_dataset(X, y)
+            if self.validation_fraction <= 0:
+                return dataset, None
+            split = ValidSplit(self.validation_fraction, stratified=False,
+                               random_state=self._seed())
+            return split(dataset, y)
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        return dataset_train, self._as_own_dataset(dataset_valid)
+
+    def _as_own_dataset(self, dataset):
+        """A validation set from ``predefined_split`` as the estimator's dataset.
+
+        ``skorch.dataset.Dataset(X, y)`` and ``(X, y)`` tuples are validated like
+        training data and read in whole batches; the estimator's own datasets
+        and ``Subset`` views of them pass through.
+        """
+        if dataset is None or isinstance(dataset, self.dataset if isinstance(
+                self.dataset, type) else MultimodalDataset):
+            return dataset
+        if isinstance(dataset, Subset):
+            return dataset
+        if isinstance(dataset, tuple) and len(dataset) == 2:
+            Xv, yv = dataset
+        elif isinstance(getattr(dataset, "X", None), Mapping):
+            Xv, yv = dataset.X, dataset.y
+        else:
+            return dataset
+        Xv = check_X(Xv, fitted=self.input_dims_)
+        yv = check_y(align_y(yv, self.emotions_), n_samples=len(Xv),
+                     n_emotions=len(self.emotions_))
+        return self.get_dataset(Xv, yv)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's fit loop; Ctrl-C keeps the epochs that completed.
+
+        Any other error propagates to the call's transaction, which undoes the
+        whole call (see :mod:`skmemo._transaction`).
+        """
+        self.epoch_snapshot_ = weights_snapshot(self)  # the state this run starts from
+        n_epochs = len(self.history_)
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            restore_weights(self, self.epoch_snapshot_)
+            history = self.history_
+            if len(history) > n_epochs and "train_loss" not in history[-1]:
+                history.pop()  # the epoch that did not finish
+            if len(history) == n_epochs:
+                self.__dict__["_interrupted_without_epoch"] = True
+            raise
+        finally:
+            self.__dict__.pop("epoch_snapshot_", None)
+
+    def _module_kwargs(self):
+        """Arguments of the network class; subclasses add their own."""
+        return {
+            "input_dims": self.input_dims_,
+            "num_layers": self.num_layers,
+            "rnn": self.rnn,
+            "dropout": self.dropout,
+            "padding": self.padding,
+        }
+
+    def initialize_module(self):
+        if self.module is None:
+            raise ValueError(f"{type(self).__name__} needs a module class")
+        kwargs = self._module_kwargs()
+        kwargs.update(self.get_params_for("module"))
+        self.module_ = self.module(**kwargs)
+        return self
+
+    def _prepare_training(self, X):
+        """Settings that follow parameters changed after init (``set_params``)."""
+        if self._callbacks_stale():
+            # e.g. set_params(train_split=None) after fit: the LR scheduler must
+            # monitor train_loss, and early stopping has nothing to watch; or
+            # set_params(callbacks=[...]): skorch only reads them on initialize
+            self.initialize_callbacks()
+        for group in self.optimizer_.param_groups:
+            # what torch's schedulers set on a fresh start; a scheduler added after
+            # fit resumes at the current epoch and needs it
+            group.setdefault("initial_lr", group["lr"])
+
+    def _before_training(self, X):
+        """Hook: after ``initialize`` in ``fit``, before the first epoch."""
+
+    def _after_fit(self, X, y):
+        """Hook: at the end of ``fit``, with the validated training data."""
+
+    def initialize_criterion(self):
+        super().initialize_criterion()
+        self._set_pos_weight(getattr(self, "pos_weight_", None))
+        return self
+
+    def _set_pos_weight(self, pos_weight):
+        if pos_weight is not None and isinstance(self.criterion_,
+                                                 torch.nn.BCEWithLogitsLoss):
+            self.criterion_.pos_weight = torch.as_tensor(
+                pos_weight, dtype=torch.float32, device=self.device)
+
+    def _compute_pos_weight(self, y):
+        if self.class_weight is None:
+            return None
+        pos = y.sum(axis=0)
+        neg = len(y) - pos
+        return (neg / np.maximum(pos, 1)).astype(np.float32)
+
+    # ------------------------------------------------------------------
+    # checks
+    # ------------------------------------------------------------------
+    def _check_params(self):
+        """Every parameter check, in one place; raises before anything changes."""
+        validate_parameter_constraints(
+            _PARAMETER_CONSTRAINTS, self.get_params(deep=False),
+            caller_name=type(self).__name__)
+        if self.padding not in ("pre", "post"):
+            raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
+        if self.rnn not in ("lstm", "gru"):
+            raise ValueError(f"rnn must be 'lstm' or 'gru', got {self.rnn!r}")
+        if self.precision not in _PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {sorted(_PRECISIONS)}, got {self.precision!r}"
+            )
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction must lie in [0, 1), got {self.validation_fraction}"
+            )
+        if not isinstance(self.bucket_by_length, (bool, np.bool_)):
+            raise ValueError(
+                f"bucket_by_length must be True or False, got {self.bucket_by_length!r}")
+        if self.class_weight not in ("balanced", None):
+            raise ValueError(
+                f"class_weight must be 'balanced' or None, got {self.class_weight!r}"
+            )
+        if not isinstance(self.batch_size, (int, np.integer)) or (
+                self.batch_size < 1 and self.batch_size != -1):
+            raise ValueError(
+                f"batch_size must be a positive integer (or -1 for the whole data); "
+                f"got {self.batch_size!r}")
+
+    @staticmethod
+    def _check_fit_params(fit_params, action="fit"):
+        extra = sorted(k for k in fit_params if k != "epochs")  # skorch's fit_loop takes epochs
+        if extra:
+            hint = (" The loss weighs emotions by class_weight='balanced'; per-sample "
+                    "weights are not supported." if "sample_weight" in fit_params else "")
+            raise TypeError(
+                f"{action} got unexpected keyword argument(s) {extra}: skorch would pass "
+                f"them to the network's forward, which takes only the modalities.{hint}")
+
+    def _check_split_size(self, n_samples):
+        if not (isinstance(self.train_split, str) and self.train_split == "auto"):
+            return
+        n_valid = int(np.ceil(self.validation_fraction * n_samples))
+        if self.validation_fraction > 0 and n_samples - n_valid < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} holds out {n_valid} of "
+                f"{n_samples} samples and leaves none for training; give more samples "
+                "or set validation_fraction=0"
+            )
+
+    def _resolve_emotions(self, y):
+        emotions = self.emotions
+        if emotions is None:
+            columns = getattr(y, "columns", None)
+            if columns is None:
+                raise ValueError(
+                    "emotions is None and y has no column names: pass "
+                    "emotions=[...] (one word per column of y) or a pandas DataFrame. "
+                    "scikit-learn hands numpy arrays to the folds of "
+                    "cross_val_predict(method='predict_proba'), so there set "
+                    "emotions=list(Y.columns)"
+                )
+            emotions = [str(c) for c in columns]
+        if isinstance(emotions, str):
+            raise TypeError(
+                "emotions must be a list of words, not one string; e.g. "
+                "emotions=['happy', 'sad']"
+            )
+        emotions = list(emotions)
+        if not emotions:
+            raise ValueError("emotions is empty: give one word per column of y")
+        for spec in emotions:
+            parse_emotion(spec)
+        emotions = [str(e) for e in emotions]  # numpy / pandas strings as str
+        normalised = [e.lower().strip() for e in emotions]
+        dupes = sorted({e for e in normalised if normalised.count(e) > 1})
+        if dupes:
+            raise ValueError(f"emotions contains duplicates: {dupes}")
+        return emotions
+
+    def _resolve_thresholds(self, threshold, emotions, previous=None):
+        """The per-emotion thresholds vector for ``emotions``.
+
+        ``threshold`` is a float, one value per emotion, or a mapping / pandas
+        Series from emotion name to value (emotions it does not name keep
+        ``previous`` or 0.5). A vector for the fitted emotions keeps the
+        thresholds of emotions added since (``previous``).
+        """
+        K = len(emotions)
+        base = np.full(K, 0.5) if previous is None else np.asarray(previous, float).copy()
+        if isinstance(threshold, Mapping) or hasattr(threshold, "index") and hasattr(
+                threshold, "to_dict"):
+            mapping = dict(threshold.items()) if hasattr(threshold, "items") else {}
+            unknown = sorted(str(k) for k in mapping if str(k) not in emotions)
+            if unknown:
+                raise ValueError(
+                    f"threshold names emotions the estimator does not have: {unknown} "
+                    f"(emotions: {list(emotions)})")
+            arr = base
+            for name, value in mapping.items():
+                arr[list(emotions).index(str(name))] = value
+        elif np.isscalar(threshold) and not isinstance(threshold, str):
+            arr = np.full(K, float(threshold))
+        else:
+            try:
+                arr = np.asarray(threshold, dtype=float).ravel()
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"threshold must be a float, one value per emotion, or a mapping "
+                    f"emotion -> value; got {threshold!r}") from None
+            n_added = K - getattr(self, "n_fit_emotions_", K)
+            if previous is not None and n_added and len(arr) == K - n_added:
+                arr = np.concatenate([arr, base[K - n_added:]])
+            elif len(arr) != K:
+                raise ValueError(
+                    f"threshold must be a float or hold one value per emotion ({K}); "
+                    f"got {len(arr)} values"
+                )
+        arr = np.asarray(arr, dtype=float)
+        if not np.all((arr >= 0) & (arr <= 1)):
+            raise ValueError(f"threshold values must lie in [0, 1]; got {threshold!r}")
+        return arr
+
+    def set_params(self, **params):
+        """skorch's ``set_params``; on a fitted estimator a new ``threshold``
+        updates ``thresholds_`` and a new ``padding`` reaches the network at once.
+
+        An invalid ``threshold`` or ``padding`` on a fitted estimator is refused
+        and nothing changes.
+        """
+        fitted = self.__sklearn_is_fitted__()
+        if fitted and params.get("padding", "pre") not in ("pre", "post"):
+            raise ValueError(f"padding must be 'pre' or 'post', got {params['padding']!r}")
+        thresholds = None
+        if "threshold" in params and fitted:
+            thresholds = self._resolve_thresholds(
+                params["threshold"], self.emotions_, previous=self.thresholds_)
+        super().set_params(**params)
+        if thresholds is not None:
+            self.thresholds_ = thresholds
+        if "padding" in params and fitted:  # the fitted network reads its own copy
+            for m in self.module_.modules():
+                if isinstance(getattr(m, "padding", None), str):
+                    m.padding = params["padding"]
+        return self
+
+    # ------------------------------------------------------------------
+    # fitting
+    # ------------------------------------------------------------------
+    @contextmanager
+    def _rng(self, offset=0):
+        """Seed torch inside training without touching the global state."""
+        seed = self._seed()
+        if seed is None:
+            yield
+            return
+        devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed + offset)
+            yield
+
+    def fit(self, X, y, **fit_params):
+        """Build the model from the emotions and the data, then train it.
+
+        With ``warm_start=True`` and a fitted estimator, training continues
+        from the fitted weights instead (as :meth:`partial_fit`; ``y`` must then
+        hold the current emotions). One transaction: if ``fit`` raises, the
+        estimator is left exactly as it was.
+
+        Parameters
+        ----------
+        X : mapping or MultimodalData
+            ``{"text"|"audio"|"visual": (n, T_m, d_m)}``, any non-empty subset.
+        y : array-like of shape (n, K)
+            Binary indicator matrix, one column per emotion. A pandas DataFrame
+            is matched to ``emotions`` by column name (reordered; refused if
+            the names differ).
+
+        Returns
+        -------
+        self
+        """
+        self._check_fit_params(fit_params)
+        if self.warm_start and self.__sklearn_is_fitted__():
+            return self.partial_fit(X, y, **fit_params)
+        self._check_params()
+        emotions = self._resolve_emotions(y)
+        X = check_X(X)
+        y = check_y(align_y(y, emotions), n_samples=len(X), n_emotions=len(emotions))
+        self._check_split_size(len(X))
+        thresholds = self._resolve_thresholds(self.threshold, emotions)
+        vectors = emotion_vectors(emotions, self.word_vectors)
+        empty = np.flatnonzero(y.sum(axis=0) == 0)
+        if empty.size:
+            warnings.warn(
+                f"emotions {[emotions[k] for k in empty]} have no positive sample in "
+                "y; the model can only learn them zero-shot", UserWarning,
+                stacklevel=2,
+            )
+        with training_call(self):
+            for key in _REFIT_CLEARS:  # a refit keeps nothing of the old model
+                self.__dict__.pop(key, None)
+            self.emotions_ = emotions
+            self.n_fit_emotions_ = len(emotions)
+            self.emotion_vectors_ = vectors
+            self.thresholds_ = thresholds
+            self.classes_ = np.array([[0, 1]] * len(emotions))
+            self.input_dims_ = {m: int(X[m].shape[2]) for m in X.modalities}
+            self.pos_weight_ = self._compute_pos_weight(y)
+            with self._rng():
+                self.initialize()
+                self._before_training(X)
+                self._prepare_training(X)
+                NeuralNet.partial_fit(self, X, y, **fit_params)
+            self._after_fit(X, y)
+        return self
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Continue training on ``(X, y)`` without re-initialising (fine-tuning).
+
+        ``y`` must have one column per current emotion (including emotions
+        added with :meth:`add_emotions`; a DataFrame is matched by name). Runs
+        ``max_epochs`` epochs with the same callbacks as :meth:`fit`;
+        ``pos_weight`` is recomputed from ``y``. Calling it on an unfitted
+        estimator is the same as :meth:`fit`. One transaction, as ``fit``.
+        """
+        self._check_fit_params(fit_params, "partial_fit")
+        if not self.__sklearn_is_fitted__():
+            return self.fit(X, y, **fit_params)
+        self._check_params()
+        X = check_X(X, fitted=self.input_dims_)
+        y = check_y(align_y(y, self.emotions_, action="partial_fit"), n_samples=len(X),
+                    n_emotions=len(self.emotions_))
+        self._check_split_size(len(X))
+        with training_call(self):
+            self.pos_weight_ = self._compute_pos_weight(y)
+            self._set_pos_weight(self.pos_weight_)
+            self._prepare_training(X)
+            with self._rng(offset=len(self.history_)):
+                NeuralNet.partial_fit(self, X, y, **fit_params)
+        return self
+
+    # ------------------------------------------------------------------
+    # prediction
+    # ------------------------------------------------------------------
+    def _check_predict_X(self, X):
+        self._check_fitted()
+        if isinstance(X, torch.utils.data.Dataset):
+            return X  # skorch's own (validation set, scoring callbacks)
+        return check_X(X, fitted=self.input_dims_)
+
+    def decision_function(self, X):
+        """Fused logits, ``(n, K)``, in the column order of ``emotions_``."""
+        X = self._check_predict_X(X)
+        return self.forward(X, training=False).detach().numpy().astype(np.float64)
+
+    def predict_proba(self, X):
+        """Probability of each emotion, ``(n, K)``: ``sigmoid(logits)``."""
+        X = self._check_predict_X(X)
+        logits = self.forward(X, training=False).detach()
+        return torch.sigmoid(logits).numpy().astype(np.float64)
+
+    def predict(self, X):
+        """0/1 predictions ``predict_proba(X) > thresholds_``, ``(n, K)``."""
+        proba = self.predict_proba(X)
+        return (proba > self.thresholds_).astype(int)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean weighted accuracy over emotions."""
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported by weighted accuracy")
+        self._check_fitted("score")
+        y = align_y(y, self.emotions_, action="score")
+        pred = self.predict(X)
+        y = check_y(y, n_samples=pred.shape[0], n_emotions=pred.shape[1])
+        return weighted_accuracy_score(y, pred)
+
+    # ------------------------------------------------------------------
+    # persistence
+    # ------------------------------------------------------------------
+    def save(self, path, *, include_memory=False):
+        """Save to ``path`` in skmemo's safe format (see :func:`skmemo.load`).
+
+        The episodic memory (raw training samples) is left out unless
+        ``include_memory=True``.
+        """
+        from .persistence import save
+
+        return save(self, path, include_memory=include_memory)
