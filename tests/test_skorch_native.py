@@ -226,7 +226,7 @@ def test_h5py_inputs_split_in_any_order(data, tmp_path):
         ref_tr, _, _, _ = train_test_split(X, Y, test_size=0.25, random_state=0)
         np.testing.assert_array_equal(Xtr["text"], ref_tr["text"])
         clf = small_clf(max_epochs=1).fit(Xtr, Ytr)
-        for train, test in KFold(3, shuffle=True, random_state=0).split(H):
+        for _, test in KFold(3, shuffle=True, random_state=0).split(H):
             assert clf.predict_proba(H[test]).shape == (len(test), 6)
 
 
