@@ -221,8 +221,9 @@ class ContinualMixin:
         **Tasks.** A call starts a new task when emotions were added
         (:meth:`add_emotions`) since the memory's latest task was stored, when
         its modalities differ from that task's, or when ``new_task=True``: then
-        all stored tasks are protected and the data becomes a new task. Otherwise (``new_task="auto"`` on the same
-        label space, or ``new_task=False``) the call continues the latest task,
+        all stored tasks are protected and the data becomes a new task.
+        Otherwise (``new_task="auto"`` on the same label space, or
+        ``new_task=False``) the call continues the latest task,
         as a stream of chunks: the tasks before it are protected, and the
         chunk joins the latest task's memory (:meth:`EpisodicMemory.extend_task`),
         so repeated calls never dilute the memory of earlier tasks.
