@@ -18,7 +18,7 @@ Both accept ``emotions=[...]`` to pick and order columns by name.
 from ._base import MOSEI_LEGACY_EMOTIONS, MOSEI_SDK_EMOTIONS, DatasetBunch, H5Array
 from ._csd import align_csd, load_csd
 from ._legacy import load_legacy_mosei
-from ._mosei import MOSEI_FILES, load_cmu_mosei
+from ._mosei import MOSEI_FILES, cmu_mosei_standard_folds, load_cmu_mosei
 from ._pickle import IEMOCAP_EMOTIONS, load_iemocap, load_mmsa_pickle
 from ._synthetic import DEFAULT_EMOTIONS, make_emotion_dataset
 
@@ -31,6 +31,7 @@ __all__ = [
     "MOSEI_LEGACY_EMOTIONS",
     "MOSEI_SDK_EMOTIONS",
     "align_csd",
+    "cmu_mosei_standard_folds",
     "load_cmu_mosei",
     "load_csd",
     "load_iemocap",
