@@ -253,9 +253,8 @@ def test_sdk_aligned_toy_corpus_gives_the_raw_tensors(folder, tmp_path):
 
 def test_nothing_matched_is_an_error_not_an_empty_result(tmp_path, folder):
     # words named after another id scheme than the labels: nothing is shared
-    mismatch = _sdk_folder(tmp_path / "ids",
-                           {"clip_v[0]": _e([[0, 1]], [[1, 1]])}, {"clip_v[0]": _e([[0, 1]], [[1, 1]])},
-                           {"v": _e([[0, 1]], [[0] * 7])})
+    clip = {"clip_v[0]": _e([[0, 1]], [[1, 1]])}
+    mismatch = _sdk_folder(tmp_path / "ids", clip, clip, {"v": _e([[0, 1]], [[0] * 7])})
     with pytest.raises(DataFormatError, match="no video id is shared.*clip_v"):
         load_cmu_mosei(mismatch, modalities=["text"])
     with pytest.raises(DataFormatError, match="none of the 2 videos.*is in a fold"):

@@ -24,9 +24,8 @@ The standard folds (``folds="standard"``) are the video-id lists of the SDK's
 ``_data/cmu_mosei_standard_folds.txt`` with the SDK's copyright notice.
 """
 
-import re
-
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
