@@ -98,7 +98,7 @@ def test_prediction_batches_equal_one_batch_up_to_rounding(data, fitted):
 
 
 def test_thread_count_changes_probabilities_only_by_rounding(data):
-    X, Y = data[0][:96], data[1][:96]
+    X, Y = data[0][:48], data[1][:48]
     before = torch.get_num_threads()
     try:
         results = []
