@@ -19,7 +19,7 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     packages=find_packages(include=["skmemo", "skmemo.*"]),
-    package_data={"skmemo": ["_data/*.npz"]},
+    package_data={"skmemo": ["_data/*.npz"], "skmemo.datasets": ["_data/*.txt"]},
     python_requires=">=3.10",
     install_requires=[
         "torch>=2.1,<3",

@@ -49,7 +49,12 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
     dropout : float, default=0.15
         Dropout between recurrent layers.
     padding : {"pre", "post"}, default="pre"
-        Where zero padding sits when ``X`` carries no ``<modality>_lengths``.
+        Which end of a sample holds the zero padding. Without
+        ``<modality>_lengths``, the length is read from the zeros: leading
+        all-zero steps ("pre", the CMU-MultimodalSDK's layout) or trailing
+        ones ("post") are padding. With ``<modality>_lengths`` ``L``, "pre"
+        reads the last ``L`` steps of each sample and "post" the first ``L``;
+        the other steps are ignored, zero or not.
     fusion : {"weighted", "cross_attention"}, default="weighted"
         "weighted": the paper's learned weighted sum of modality scores.
         "cross_attention": MultiEMO-style bidirectional cross-modal attention

@@ -412,6 +412,12 @@ def _numeric_labels(y):
             f"{type(bad[0]).__name__}). Encode string labels first, e.g. with "
             "sklearn.preprocessing.MultiLabelBinarizer"
         )
+    if y.dtype.kind in "US":  # numpy strings: the same hint as for pandas strings
+        shown = list(dict.fromkeys(map(repr, np.unique(y).tolist())))[:3]
+        raise ValueError(
+            f"y must hold 0/1 numbers; found {', '.join(shown)} (dtype {y.dtype}). "
+            "Encode string labels first, e.g. with sklearn.preprocessing.MultiLabelBinarizer"
+        )
     raise ValueError(f"y must hold 0/1 numbers; got dtype {y.dtype}")
 
 

@@ -208,7 +208,9 @@ class EmotionEmbeddingModel(nn.Module):
     dropout : float, default=0.15
     bidirectional : bool, default=True
     padding : {"pre", "post"}, default="pre"
-        Where zero padding sits when lengths are not given explicitly.
+        Which end of a sample holds the padding. Without lengths, leading
+        ("pre") or trailing ("post") all-zero steps are padding; with lengths
+        ``L``, "pre" reads the last ``L`` steps and "post" the first ``L``.
     fusion : {"weighted", "cross_attention"}, default="weighted"
         "cross_attention" enriches every modality's encoded sequence with the
         others through :class:`skmemo.fusion.CrossModalEncoder` before the

@@ -109,8 +109,10 @@ class ModalityTransformer(TransformerMixin, BaseEstimator):
         transforms every modality present in fit (and refuses other
         modalities in ``transform``).
     padding : {"pre", "post"}, default="pre"
-        Where the zero padding sits when ``X`` has no ``<modality>_lengths``;
-        use the estimator's setting.
+        Which end of a sample holds the padding: without
+        ``<modality>_lengths``, leading ("pre") or trailing ("post") all-zero
+        steps; with lengths ``L``, the real steps are the last ``L`` ("pre")
+        or the first ``L`` ("post"). Use the estimator's setting.
 
     Attributes
     ----------

@@ -67,3 +67,10 @@ def test_check_y():
         check_y(np.zeros((1, 3)), n_emotions=2)
     with pytest.raises(ValueError, match="2 rows but X holds 5"):
         check_y(np.zeros((2, 1)), n_samples=5)
+
+
+@pytest.mark.parametrize("y", [np.array([["happy", "sad"], ["sad", "happy"]]),
+                               np.array([[b"happy"], [b"sad"]])])
+def test_check_y_numpy_strings_get_the_binarizer_hint(y):
+    with pytest.raises(ValueError, match="found b?'happy'.*MultiLabelBinarizer"):
+        check_y(y)

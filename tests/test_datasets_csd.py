@@ -13,8 +13,10 @@ from skmemo.exceptions import DataFormatError
 def write_csd(path, root, data, metadata=None, *, meta_style="vlen"):
     """Write a computational sequence in the SDK's layout.
 
-    ``meta_style``: "vlen" (as the SDK writes it: shape (1,) vlen str) or
-    "bytes" (a scalar of fixed-length bytes, as some older files have).
+    ``meta_style``: "vlen" (as the SDK writes it: shape (1,) vlen str holding
+    ``json.dumps(value)``), "str" (the same dataset holding ``str(value)``, as
+    SDK versions before 1.2 wrote it) or "bytes" (a scalar of fixed-length
+    bytes, as some older files have).
     """
     metadata = {"root name": root, "dimension names": ["a", "b"], **(metadata or {})}
     with h5py.File(path, "w") as f:
@@ -25,8 +27,8 @@ def write_csd(path, root, data, metadata=None, *, meta_style="vlen"):
             g["intervals"] = np.asarray(entry["intervals"], dtype=np.float64)
         meta = group.create_group("metadata")
         for key, value in metadata.items():
-            text = json.dumps(value)
-            if meta_style == "vlen":
+            text = str(value) if meta_style == "str" else json.dumps(value)
+            if meta_style in ("vlen", "str"):
                 ds = meta.create_dataset(key, (1,), dtype=h5py.string_dtype())
                 ds[0] = text
             else:
@@ -228,3 +230,26 @@ def test_align_csd_handles_nested_intervals_and_mean_matches_rows():
                                    entry["features"].mean(axis=0, keepdims=True))
         np.testing.assert_allclose(mean["a"][key]["intervals"],
                                    [[entry["intervals"].min(), entry["intervals"].max()]])
+
+
+def test_pre_1_2_metadata_written_with_str_is_parsed_without_eval(tmp_path):
+    # SDK < 1.2 wrote metadata[key][0] = str(value): Python reprs, not JSON
+    marker = tmp_path / "ran"
+    metadata = {"dimension names": ["sentiment", "happy", "sad"], "aligned": True,
+                "version": 1.1, "alignment compatible": None, "creator": "A. B. C",
+                "citation": "@article{x, title={It's}}",
+                "danger": f"__import__('pathlib').Path({str(marker)!r}).touch()"}
+    path = write_csd(tmp_path / "old.csd", "All Labels",
+                     {"v": {"features": [[1.0]], "intervals": [[0, 1]]}}, metadata,
+                     meta_style="str")
+    with h5py.File(path) as f:  # the file holds Python reprs, not JSON
+        assert f["All Labels/metadata/dimension names"][0].decode() == (
+            "['sentiment', 'happy', 'sad']")
+    meta = load_csd(path).metadata
+    assert meta["dimension names"] == ["sentiment", "happy", "sad"]
+    assert meta["aligned"] is True and meta["version"] == 1.1
+    assert meta["alignment compatible"] is None
+    assert meta["creator"] == "A. B. C" and meta["root name"] == "All Labels"
+    assert meta["citation"] == "@article{x, title={It's}}"
+    assert meta["danger"].startswith("__import__")  # kept as text, never run
+    assert not marker.exists()

@@ -143,3 +143,51 @@ def test_argument_validation(legacy):
         load_legacy_mosei(folder, modalities=["video"])
     with pytest.raises(TypeError, match="lazy"):
         load_legacy_mosei(folder, lazy="yes")
+
+
+def _write_sentiment(folder, written, shape=lambda n: (n, 1)):
+    """``y_{split}.h5``: the reference code's sentiment labels, one ``d1`` dataset."""
+    scores = {}
+    for split, arrays in written.items():
+        n = len(arrays["ey"])
+        scores[split] = np.linspace(-3, 3, n).astype(np.float32)
+        with h5py.File(folder / f"y_{split}.h5", "w") as f:
+            f["d1"] = scores[split].reshape(shape(n))
+    return scores
+
+
+def test_sentiment_labels_y_files(tmp_path):
+    written = write_legacy(tmp_path)
+    scores = _write_sentiment(tmp_path, written)
+    both = load_legacy_mosei(tmp_path)
+    for split in SPLITS:
+        np.testing.assert_array_equal(both[split].sentiment, scores[split])
+        np.testing.assert_array_equal(both[split].intensities, written[split]["ey"])
+    for split in SPLITS:
+        (tmp_path / f"ey_{split}.h5").unlink()  # sentiment alone needs no ey file
+    senti = load_legacy_mosei(tmp_path, labels="sentiment", splits=["train", "test"])
+    assert senti.emotions == ["positive", "negative"]
+    train = senti.train
+    np.testing.assert_array_equal(train.sentiment, scores["train"])
+    np.testing.assert_array_equal(train.target[:, 0], scores["train"] > 0)
+    np.testing.assert_array_equal(train.target[:, 1], scores["train"] < 0)
+    assert train.target[3].tolist() == [0, 0]  # sentiment 0: neither
+    np.testing.assert_array_equal(train.data["text"], written["train"]["text"])
+    with pytest.raises(FileNotFoundError, match="label file of split 'train'"):
+        load_legacy_mosei(tmp_path)
+    with pytest.raises(ValueError, match="labels must be one of"):
+        load_legacy_mosei(tmp_path, labels="senti")
+    with pytest.raises(ValueError, match="needs labels='emotions'"):
+        load_legacy_mosei(tmp_path, labels="sentiment", emotions=["anger"])
+
+
+def test_sentiment_file_of_the_wrong_size_is_refused(tmp_path):
+    written = write_legacy(tmp_path)
+    _write_sentiment(tmp_path, written, shape=lambda n: (n,))
+    assert load_legacy_mosei(tmp_path, splits="valid").valid.sentiment.shape == (3,)
+    with h5py.File(tmp_path / "y_valid.h5", "w") as f:
+        f["d1"] = np.zeros((2, 1))
+    with pytest.raises(DataFormatError, match=r"one score per sample \(3"):
+        load_legacy_mosei(tmp_path, splits="valid")
+    with pytest.raises(DataFormatError, match="different numbers of samples"):
+        load_legacy_mosei(tmp_path, splits="valid", labels="sentiment")

@@ -17,20 +17,29 @@ vidB: four words in one segment [0,4]; seq_len=3 keeps the last three.
 vidC: no COVAREP entry -> skipped.
 """
 
+import ast
+import fnmatch
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import skmemo.datasets
 from skmemo.datasets import (
     MOSEI_FILES,
     MOSEI_LEGACY_EMOTIONS,
     MOSEI_SDK_EMOTIONS,
+    align_csd,
+    cmu_mosei_standard_folds,
     load_cmu_mosei,
+    load_csd,
 )
 from skmemo.exceptions import DataFormatError
 
 from .test_datasets_csd import write_csd
 
 INF = np.inf
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _e(intervals, features):
@@ -163,3 +172,138 @@ def test_label_files_with_other_than_seven_columns_are_refused(folder, tmp_path)
     bad = write_csd(tmp_path / "labels.csd", "All Labels", {"vidA": _e([[0, 2]], [[1, 2, 3]])})
     with pytest.raises(DataFormatError, match="7 columns"):
         load_cmu_mosei({"text": folder / MOSEI_FILES["text"], "labels": bad})
+
+
+# ----------------------------------------------------------------------
+# files the SDK has aligned: entries "<video>[<i>]" (mmdataset.align, deploy)
+# ----------------------------------------------------------------------
+def _sdk_folder(path, words, covarep, labels):
+    path.mkdir()
+    write_csd(path / MOSEI_FILES["text"], "glove_vectors", words)
+    write_csd(path / MOSEI_FILES["audio"], "COVAREP", covarep)
+    write_csd(path / MOSEI_FILES["labels"], "All Labels", labels)
+    return path
+
+
+def test_word_aligned_entries_match_the_video_id_before_the_index(tmp_path):
+    # the SDK's word alignment names entry i after word i: "v[0]", "v[1]"; the
+    # COVAREP frames are clipped to each word; labels are added afterwards, unaligned
+    raw = _sdk_folder(
+        tmp_path / "raw",
+        {"v": _e([[0, 1], [1, 2]], [[1, 1], [2, 2]])},
+        {"v": _e([[0, .5], [.5, 1], [1, 1.5], [1.5, 2]], [[1, 0], [3, 0], [5, 1], [7, 1]])},
+        {"v": _e([[0, 2]], [[1, 1, 0, 0, 0, 0, 2]])})
+    aligned = _sdk_folder(
+        tmp_path / "aligned",
+        {"v[0]": _e([[0, 1]], [[1, 1]]), "v[1]": _e([[1, 2]], [[2, 2]])},
+        {"v[0]": _e([[0, .5], [.5, 1]], [[1, 0], [3, 0]]),
+         "v[1]": _e([[1, 1.5], [1.5, 2]], [[5, 1], [7, 1]])},
+        {"v": _e([[0, 2]], [[1, 1, 0, 0, 0, 0, 2]])})
+    expected = load_cmu_mosei(raw, seq_len=3, modalities=["text", "audio"])
+    got = load_cmu_mosei(aligned, seq_len=3, modalities=["text", "audio"])
+    assert got.ids == expected.ids == ["v[0]"]
+    assert got.skipped_videos == [] and got.unassigned_videos == []
+    np.testing.assert_array_equal(got.data["audio"][0], [[0, 0], [2, 0], [6, 1]])
+    for m in ("text", "audio"):
+        np.testing.assert_array_equal(got.data[m], expected.data[m])
+    np.testing.assert_array_equal(got.target, expected.target)
+    folded = load_cmu_mosei(aligned, seq_len=3, modalities=["text"], folds={"test": ["v"]})
+    assert folded.test.ids == ["v[0]"]
+
+
+def test_final_aligned_entries_keep_their_segment_index_in_number_order(tmp_path):
+    # after the second alignment (to "All Labels") every sequence has one entry per
+    # labelled segment, "v[j]", and the labels entry "v[j]" holds that segment's row
+    n = 12
+    words = {f"v[{j}]": _e([[j, j + .5], [j + .5, j + 1]], [[j, 1], [j, 2]]) for j in range(n)}
+    audio = {f"v[{j}]": _e([[j, j + 1]], [[j, -j]]) for j in range(n)}
+    labels = {f"v[{j}]": _e([[j, j + 1]], [[j, j % 2, 0, 0, 0, 0, 0]]) for j in range(n)}
+    final = load_cmu_mosei(_sdk_folder(tmp_path / "final", words, audio, labels), seq_len=2,
+                           modalities=["text", "audio"])
+    assert final.ids == [f"v[{j}]" for j in range(n)]  # v[10] after v[9], not after v[1]
+    np.testing.assert_array_equal(final.sentiment, np.arange(n))
+    raw = load_cmu_mosei(_sdk_folder(
+        tmp_path / "raw",
+        {"v": _e([w["intervals"][k] for w in words.values() for k in (0, 1)],
+                 [w["features"][k] for w in words.values() for k in (0, 1)])},
+        {"v": _e([[j, j + 1] for j in range(n)], [[j, -j] for j in range(n)])},
+        {"v": _e([[j, j + 1] for j in range(n)], [[j, j % 2, 0, 0, 0, 0, 0] for j in range(n)])},
+    ), seq_len=2, modalities=["text", "audio"])
+    assert raw.ids == final.ids
+    for m in ("text", "audio"):
+        np.testing.assert_array_equal(final.data[m], raw.data[m])
+
+
+def test_sdk_aligned_toy_corpus_gives_the_raw_tensors(folder, tmp_path):
+    # the full toy corpus word-aligned by align_csd (the SDK's naming), written back
+    seqs = {role: load_csd(folder / MOSEI_FILES[role]) for role in ("text", "audio", "visual")}
+    aligned = align_csd(seqs, "text", impute="zeros")  # process_mosei: align, then impute
+    out = tmp_path / "word_aligned"
+    out.mkdir()
+    for role, root in (("text", "glove_vectors"), ("audio", "COVAREP"), ("visual", "FACET 4.2")):
+        assert all("[" in key for key in aligned[role])
+        write_csd(out / MOSEI_FILES[role], root, aligned[role])
+    (out / MOSEI_FILES["labels"]).write_bytes((folder / MOSEI_FILES["labels"]).read_bytes())
+    got = load_cmu_mosei(out, seq_len=3)
+    expected = load_cmu_mosei(folder, seq_len=3)
+    assert got.ids == expected.ids
+    for m in ("text", "audio", "visual"):
+        np.testing.assert_array_equal(got.data[m], expected.data[m])
+
+
+def test_nothing_matched_is_an_error_not_an_empty_result(tmp_path, folder):
+    # words named after another id scheme than the labels: nothing is shared
+    clip = {"clip_v[0]": _e([[0, 1]], [[1, 1]])}
+    mismatch = _sdk_folder(tmp_path / "ids", clip, clip, {"v": _e([[0, 1]], [[0] * 7])})
+    with pytest.raises(DataFormatError, match="no video id is shared.*clip_v"):
+        load_cmu_mosei(mismatch, modalities=["text"])
+    with pytest.raises(DataFormatError, match="none of the 2 videos.*is in a fold"):
+        load_cmu_mosei(folder, folds={"train": ["nope"]})
+    late = _sdk_folder(tmp_path / "late", {"v": _e([[0, 1]], [[1, 1]])},
+                       {"v": _e([[0, 1]], [[1, 1]])}, {"v": _e([[5, 6]], [[0] * 7])})
+    with pytest.raises(DataFormatError, match="gave no segment"):
+        load_cmu_mosei(late, modalities=["text", "audio"])
+
+
+# ----------------------------------------------------------------------
+# the standard folds, shipped with skmemo
+# ----------------------------------------------------------------------
+def test_standard_folds_are_the_sdk_lists():
+    folds = cmu_mosei_standard_folds()
+    assert list(folds) == ["train", "valid", "test"]
+    assert {k: len(v) for k, v in folds.items()} == {"train": 2249, "valid": 300, "test": 678}
+    everything = [vid for ids in folds.values() for vid in ids]
+    assert len(set(everything)) == 2249 + 300 + 678  # disjoint, no duplicates
+    # first and last ids of each SDK list (cmu_mosei_std_folds.py)
+    assert folds["train"][:2] == ["hh04W3xXa5s", "GdFP_p4eQX0"]
+    assert "81406" in folds["train"] and all(isinstance(v, str) for v in everything)
+    folds["train"].clear()  # a fresh copy each call
+    assert len(cmu_mosei_standard_folds()["train"]) == 2249
+
+
+def test_standard_folds_file_is_package_data():
+    setup = ast.parse((REPO / "setup.py").read_text())
+    call = next(node for node in ast.walk(setup)
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "setup")
+    package_data = ast.literal_eval(next(k.value for k in call.keywords
+                                         if k.arg == "package_data"))
+    path = Path(skmemo.datasets.__file__).parent / "_data" / "cmu_mosei_standard_folds.txt"
+    patterns = package_data["skmemo.datasets"]
+    assert any(fnmatch.fnmatch("_data/" + path.name, pat) for pat in patterns)
+    header = path.read_text().splitlines()[:40]
+    assert any("CMU-MultimodalSDK" in line for line in header)
+    assert any("MIT License" in line for line in header)
+
+
+def test_folds_standard_needs_nothing_but_skmemo(tmp_path):
+    folds = cmu_mosei_standard_folds()
+    vids = {"train": folds["train"][5], "valid": folds["valid"][0], "test": folds["test"][-1]}
+    entries = {v: _e([[0, 1]], [[i, 1]]) for i, v in enumerate([*vids.values(), "not_in_any"])}
+    labels = {v: _e([[0, 1]], [[0, 1, 0, 0, 0, 0, 0]]) for v in entries}
+    path = _sdk_folder(tmp_path / "std", entries, entries, labels)
+    out = load_cmu_mosei(path, folds="standard", modalities=["text"], seq_len=1)
+    for name, vid in vids.items():
+        assert out[name].ids == [f"{vid}[0]"]
+    assert out.unassigned_videos == ["not_in_any"]
+    with pytest.raises(ValueError, match="'standard'"):
+        load_cmu_mosei(path, folds="sdk", modalities=["text"])

@@ -153,3 +153,123 @@ def test_load_mmsa_pickle_reads_mult_labels_without_lengths(tmp_path):
     del data["test"]["labels"]
     with pytest.raises(DataFormatError, match="regression_labels"):
         load_mmsa_pickle(_dump(tmp_path / "x.pkl", data), allow_pickle=True, splits="test")
+
+
+# ----------------------------------------------------------------------
+# pickles written the way MMSA-FET writes them (run_dataset, padding, save_result)
+# ----------------------------------------------------------------------
+def _fet_pad(seqs, location):
+    """Zero-pad (or cut) every sequence to int(mean + 3 std) of the lengths, at the
+    end or the start: MMSA-FET's paddingSequence."""
+    lengths = [len(s) for s in seqs]
+    steps = int(np.mean(lengths) + 3 * np.std(lengths))
+    out = np.zeros((len(seqs), steps, seqs[0].shape[-1]))
+    for i, s in enumerate(seqs):
+        s = s[:steps]
+        if location == "start":
+            out[i, steps - len(s):] = s
+        else:
+            out[i, :len(s)] = s
+    return out, steps
+
+
+def _mmsa_fet(location="end", aligned=True, bert=True, seed=0):
+    """A feature pickle in MMSA-FET's layout, and the true token and frame counts.
+
+    Text: BERT features, one row per token ([CLS] words [SEP]), and ``text_bert``
+    rows (input ids, attention mask, token types) per token, padded like the
+    features, then transposed to (n, 3, L). Aligned audio and vision: the word's
+    averaged frames per token, a zero row for [CLS] and [SEP]; no ``*_lengths``.
+    Unaligned: frames, with ``audio_lengths`` / ``vision_lengths`` cut to the
+    padded length.
+    """
+    rng = np.random.RandomState(seed)
+    modes = ["train"] * 6 + ["valid"] * 2 + ["test"] * 3
+    n = len(modes)
+    tokens = rng.randint(4, 9, size=n) + 2  # 6 to 10 tokens
+    frames = rng.randint(5, 30, size=n)
+    text = [rng.randn(t, 4) + 3 for t in tokens]
+    text_bert = [np.stack([rng.randint(1000, 2000, t), np.ones(t), np.zeros(t)], axis=1)
+                 for t in tokens]
+    if aligned:
+        audio = [np.vstack([np.zeros((1, 3)), rng.randn(t - 2, 3) + 1, np.zeros((1, 3))])
+                 for t in tokens]
+        vision = [np.vstack([np.zeros((1, 2)), rng.rand(t - 2, 2) + 1, np.zeros((1, 2))])
+                  for t in tokens]
+    else:
+        audio = [rng.randn(f, 3) + 1 for f in frames]
+        vision = [rng.rand(f, 2) + 1 for f in frames]
+    data = {"id": [f"vid{i}$_${i}" for i in range(n)],
+            "raw_text": [f"clip {i}" for i in range(n)],
+            "regression_labels": rng.uniform(-3, 3, n), "annotations": ["Neutral"] * n}
+    data["text"], t_len = _fet_pad(text, location)
+    data["audio"], a_len = _fet_pad(audio, location)
+    data["vision"], v_len = _fet_pad(vision, location)
+    if bert:
+        data["text_bert"] = _fet_pad(text_bert, location)[0].transpose(0, 2, 1)
+    if not aligned:
+        data["audio_lengths"] = [min(f, a_len) for f in frames]
+        data["vision_lengths"] = [min(f, v_len) for f in frames]
+    out = {mode: {k: np.array([v[i] for i, m in enumerate(modes) if m == mode])
+                  if isinstance(v, list) else v[[i for i, m in enumerate(modes) if m == mode]]
+                  for k, v in data.items()} for mode in ("train", "valid", "test")}
+    out["config"] = {"align": {"tool": "ctc"}} if aligned else {}
+    return out, np.minimum(tokens, t_len), np.minimum(frames, a_len)
+
+
+@pytest.mark.parametrize("location, side", [("end", "post"), ("start", "pre")])
+def test_mmsa_fet_aligned_pickle_padding_side_and_lengths_from_the_bert_mask(
+        tmp_path, location, side):
+    data, true_tokens, _ = _mmsa_fet(location)
+    out = load_mmsa_pickle(_dump(tmp_path / "aligned.pkl", data), allow_pickle=True)
+    assert out.padding == side
+    lengths = np.concatenate([out[s].data["text_lengths"] for s in ("train", "valid", "test")])
+    np.testing.assert_array_equal(lengths, true_tokens)
+    assert 6 <= lengths.min() and lengths.max() <= 10
+    for split in ("train", "valid", "test"):
+        X = out[split].data
+        np.testing.assert_array_equal(X["audio_lengths"], X["text_lengths"])  # MMSA's reading
+        np.testing.assert_array_equal(X["visual_lengths"], X["text_lengths"])
+        steps = X["audio"].shape[1]
+        for i, L in enumerate(X["audio_lengths"]):
+            real = X["audio"][i, :L] if side == "post" else X["audio"][i, steps - L:]
+            rest = X["audio"][i, L:] if side == "post" else X["audio"][i, :steps - L]
+            # the [CLS] and [SEP] rows are zero but real; only the rest is padding
+            assert not real[0].any() and not real[L - 1].any() and real[1:L - 1].all()
+            assert not rest.any()
+    assert set(out.train.extra) >= {"text_bert", "raw_text", "annotations"}
+
+
+@pytest.mark.parametrize("location, side", [("end", "post"), ("start", "pre")])
+@pytest.mark.parametrize("bert", [True, False])
+def test_mmsa_fet_unaligned_pickle_padding_side_from_the_data(tmp_path, location, side, bert):
+    data, true_tokens, true_frames = _mmsa_fet(location, aligned=False, bert=bert)
+    out = load_mmsa_pickle(_dump(tmp_path / "unaligned.pkl", data), allow_pickle=True)
+    assert out.padding == side
+    frames = np.concatenate([out[s].data["audio_lengths"] for s in ("train", "valid", "test")])
+    np.testing.assert_array_equal(frames, true_frames)
+    assert ("text_lengths" in out.train.data) == bert
+
+
+def test_mmsa_padding_override_and_refusal(tmp_path):
+    path = _dump(tmp_path / "aligned.pkl", _mmsa_fet("end")[0])
+    assert load_mmsa_pickle(path, allow_pickle=True, padding="post").padding == "post"
+    with pytest.raises(DataFormatError, match="padding='pre'.*pass padding='post'"):
+        load_mmsa_pickle(path, allow_pickle=True, padding="pre")
+    with pytest.raises(ValueError, match="padding must be"):
+        load_mmsa_pickle(path, allow_pickle=True, padding="end")
+    data = _mmsa_fet("end")[0]
+    data["valid"]["text_bert"] = data["valid"]["text_bert"][:, :2]
+    with pytest.raises(DataFormatError, match=r"text_bert.*\(2, 3, steps\)"):
+        load_mmsa_pickle(_dump(tmp_path / "bad.pkl", data), allow_pickle=True)
+
+
+def test_mult_pickle_padded_at_the_front_reads_pre(tmp_path):
+    # MulT's pickles hold the SDK's tensors: zero rows in front, no lengths
+    data = _mmsa(lengths=False)
+    for part in data.values():
+        part["labels"] = part.pop("regression_labels")
+        for key in ("text", "audio", "vision"):
+            part[key][:, :2] = 0
+    out = load_mmsa_pickle(_dump(tmp_path / "mosei_senti_data.pkl", data), allow_pickle=True)
+    assert out.padding == "pre" and "text_lengths" not in out.train.data

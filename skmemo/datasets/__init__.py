@@ -17,8 +17,9 @@ Both accept ``emotions=[...]`` to pick and order columns by name.
 
 from ._base import MOSEI_LEGACY_EMOTIONS, MOSEI_SDK_EMOTIONS, DatasetBunch, H5Array
 from ._csd import align_csd, load_csd
+from ._iemocap9 import IEMOCAP9_EMOTIONS, load_iemocap9
 from ._legacy import load_legacy_mosei
-from ._mosei import MOSEI_FILES, load_cmu_mosei
+from ._mosei import MOSEI_FILES, cmu_mosei_standard_folds, load_cmu_mosei
 from ._pickle import IEMOCAP_EMOTIONS, load_iemocap, load_mmsa_pickle
 from ._synthetic import DEFAULT_EMOTIONS, make_emotion_dataset
 
@@ -26,14 +27,17 @@ __all__ = [
     "DEFAULT_EMOTIONS",
     "DatasetBunch",
     "H5Array",
+    "IEMOCAP9_EMOTIONS",
     "IEMOCAP_EMOTIONS",
     "MOSEI_FILES",
     "MOSEI_LEGACY_EMOTIONS",
     "MOSEI_SDK_EMOTIONS",
     "align_csd",
+    "cmu_mosei_standard_folds",
     "load_cmu_mosei",
     "load_csd",
     "load_iemocap",
+    "load_iemocap9",
     "load_legacy_mosei",
     "load_mmsa_pickle",
     "make_emotion_dataset",

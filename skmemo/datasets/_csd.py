@@ -7,7 +7,11 @@ after the sequence (its *root name*, e.g. ``glove_vectors``, ``COVAREP``,
     <root name>/
         data/<video id>/features    (rows, dims)   one row per time interval
         data/<video id>/intervals   (rows, 2)      start and end, in seconds
-        metadata/<key>              JSON text      "dimension names", "creator", ...
+        metadata/<key>              text           "dimension names", "creator", ...
+
+The SDK writes each metadata value as ``json.dumps(value)``; versions before
+1.2 wrote ``str(value)`` (``"['sentiment', 'happy']"``, ``"True"``). Both are
+read back as values.
 
 Alignment follows the SDK (``mmdataset.align``): for each interval of the
 reference sequence, keep the rows of every other sequence whose interval
@@ -18,6 +22,7 @@ entries are named ``"<video id>[<i>]"``, ``i`` being the row of the reference
 interval in its file.
 """
 
+import ast
 import json
 from collections.abc import Mapping
 
@@ -30,6 +35,7 @@ from ._base import DatasetBunch, open_h5, read_dataset
 __all__ = ["load_csd", "align_csd"]
 
 EPSILON = 1e-5  # the SDK's tolerance when comparing interval ends (seconds)
+_MAX_LITERAL = 1_000_000  # longer metadata text is kept as text, never parsed
 
 
 # ----------------------------------------------------------------------
@@ -48,10 +54,28 @@ def _decode_metadata(value):
         try:
             return json.loads(value)
         except ValueError:
-            return value  # plain text, as the SDK keeps it
+            return _literal(value)
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _literal(text):
+    """Metadata of SDK versions before 1.2, written with ``str(value)``.
+
+    ``"['sentiment', 'happy']"`` is a list and ``"True"`` a bool: parsed as
+    Python literals (``ast.literal_eval``, which evaluates no code); any other
+    text is kept as it is, as the SDK keeps it.
+    """
+    if len(text) > _MAX_LITERAL:
+        return text
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return text
+    if isinstance(value, (str, bool, int, float, list, tuple, dict, type(None))):
+        return value
+    return text  # bytes, sets, complex numbers: not something the SDK writes
 
 
 def _read_metadata(group, where):
@@ -113,8 +137,10 @@ def load_csd(path, *, lazy=False):
         - ``root_name``: str, the name of the top-level group;
         - ``data``: dict ``video id -> {"features": (rows, dims), "intervals":
           (rows, 2)}``, video ids in file (alphabetical) order;
-        - ``metadata``: dict, the metadata decoded from JSON (values that are
-          not JSON are kept as text);
+        - ``metadata``: dict, the metadata decoded from JSON, or, for files of
+          SDK versions before 1.2 (written with ``str(value)``), parsed as
+          Python literals with :func:`ast.literal_eval` (no code is run);
+          other text is kept as text;
         - ``path``: str.
 
     Raises

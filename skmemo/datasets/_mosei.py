@@ -12,9 +12,20 @@ one video at a time so that memory holds one video plus the output tensors:
    segment; segments with no word are dropped (``hard_unify``);
 3. tensors: each segment keeps its last ``seq_len`` rows, zero-padded at the
    front (``get_tensors(direction=False)``), and goes to the fold of its video.
+
+Files the SDK has already aligned (its word-aligned or final-aligned outputs,
+written with ``deploy``) name their entries ``"<video id>[<i>]"``: entries are
+grouped by the id before the first ``[`` (as the SDK's own ``unify`` and
+``get_tensors`` do), so folds and labels match on the video id and the recipe
+gives the same tensors as on the raw files.
+
+The standard folds (``folds="standard"``) are the video-id lists of the SDK's
+``cmu_mosei_std_folds.py`` (MIT License), shipped with skmemo in
+``_data/cmu_mosei_standard_folds.txt`` with the SDK's copyright notice.
 """
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,7 +45,7 @@ from ._base import (
 )
 from ._csd import EPSILON, align_mean, align_rows, load_csd, sort_rows
 
-__all__ = ["load_cmu_mosei", "MOSEI_FILES"]
+__all__ = ["load_cmu_mosei", "cmu_mosei_standard_folds", "MOSEI_FILES"]
 
 #: File names of the SDK's CMU-MOSEI computational sequences, by role.
 MOSEI_FILES = {
@@ -45,6 +56,71 @@ MOSEI_FILES = {
 }
 _ROLES = ("text", "audio", "visual", "labels")
 _N_LABEL_COLUMNS = 7  # sentiment + the six emotions
+_FOLDS_FILE = Path(__file__).parent / "_data" / "cmu_mosei_standard_folds.txt"
+_FOLD_NAMES = ("train", "valid", "test")
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def cmu_mosei_standard_folds():
+    """The CMU-MOSEI standard folds: video ids of the train, valid and test sets.
+
+    The lists of the CMU-MultimodalSDK (``standard_train_fold``,
+    ``standard_valid_fold``, ``standard_test_fold`` of its
+    ``cmu_mosei_std_folds.py``, MIT License), shipped with skmemo so that no
+    download or SDK install is needed: 2249, 300 and 678 videos.
+
+    Returns
+    -------
+    folds : dict
+        ``{"train": [...], "valid": [...], "test": [...]}``, lists of video
+        ids (str) in the SDK's order; a new dict on every call.
+
+    Examples
+    --------
+    >>> from skmemo.datasets import cmu_mosei_standard_folds
+    >>> {name: len(ids) for name, ids in cmu_mosei_standard_folds().items()}
+    {'train': 2249, 'valid': 300, 'test': 678}
+    """
+    folds, current = {}, None
+    for line in _FOLDS_FILE.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = folds.setdefault(line[1:-1], [])
+        elif current is None:
+            raise DataFormatError(f"{_FOLDS_FILE}: video id {line!r} before any [fold] heading")
+        else:
+            current.append(line)
+    if tuple(folds) != _FOLD_NAMES:
+        raise DataFormatError(f"{_FOLDS_FILE}: expected folds {list(_FOLD_NAMES)}; "
+                              f"found {list(folds)}")
+    return folds
+
+
+def _base_id(key):
+    """Video id of an entry: the part before the first ``[`` (SDK-aligned names)."""
+    return str(key).split("[")[0]
+
+
+def _entry_order(key):
+    """Sort key of the entries of one video: by their ``[i]`` indices, as numbers."""
+    return tuple(int(i) for i in _INDEX.findall(str(key)[len(_base_id(key)):]))
+
+
+def _group_entries(data):
+    """``{video id: [entry names]}``, each video's entries in index order."""
+    groups = {}
+    for key in data:
+        groups.setdefault(_base_id(key), []).append(key)
+    return {v: sorted(keys, key=_entry_order) for v, keys in groups.items()}
+
+
+def _rows(data, keys):
+    """Intervals (float64) and features of a video's entries, concatenated."""
+    intervals = [np.asarray(data[k]["intervals"][()], dtype=np.float64) for k in keys]
+    features = [np.asarray(data[k]["features"][()]) for k in keys]
+    return np.concatenate(intervals), np.concatenate(features)
 
 
 def _sources(path_or_paths, modalities):
@@ -91,6 +167,13 @@ def _check_folds(folds):
     """Return ({fold name: ...}, {video: fold name}) or (None, None)."""
     if folds is None:
         return None, None
+    if isinstance(folds, str):
+        if folds != "standard":
+            raise ValueError(
+                f"folds must be 'standard', a dict or a list of lists of video ids; "
+                f"got {folds!r}"
+            )
+        folds = cmu_mosei_standard_folds()
     if isinstance(folds, Mapping):
         items = [(str(k), v) for k, v in folds.items()]
     elif isinstance(folds, (list, tuple)):
@@ -133,9 +216,9 @@ def _pad_last(rows, seq_len, dims):
     return out
 
 
-def _word_aligned(w_int, seq, epsilon):
-    """Stage 1: one (averaged) row of ``seq`` per word; zeros when none overlaps."""
-    intervals, features = sort_rows(seq["intervals"][()], seq["features"][()])
+def _word_aligned(w_int, rows, epsilon):
+    """Stage 1: one (averaged) row of ``rows`` per word; zeros when none overlaps."""
+    intervals, features = sort_rows(*rows)
     found, means, spans = align_mean(w_int, intervals, features.reshape(len(features), -1),
                                      epsilon=epsilon)
     ok = np.abs(w_int[:, 0] - w_int[:, 1]) >= epsilon  # the SDK skips zero-length words
@@ -143,27 +226,42 @@ def _word_aligned(w_int, seq, epsilon):
     return sort_rows(spans[ok], means[ok])
 
 
-def _video_segments(video, csds, modalities, dims, seq_len, epsilon):
-    """Yield (segment index, {modality: (seq_len, d)}, label row) for one video."""
-    text = csds["text"]["data"][video]
-    w_int = np.asarray(text["intervals"][()], dtype=np.float64)
-    w_feat = np.asarray(text["features"][()], dtype=np.float64)
+def _segment_ids(labels, keys):
+    """Id of each label row: ``"<entry>[<i>]"``; an SDK-aligned entry of one row
+    (``"<video>[<j>]"``) is already a segment and keeps its name."""
+    ids = []
+    for key in keys:
+        n = labels[key]["intervals"].shape[0]
+        if "[" in str(key) and n == 1:
+            ids.append(str(key))
+        else:
+            ids.extend(f"{key}[{i}]" for i in range(n))
+    return ids
+
+
+def _video_segments(video, csds, groups, modalities, dims, seq_len, epsilon):
+    """Yield (segment id, {modality: (seq_len, d)}, label row) for one video."""
+    w_int, w_feat = _rows(csds["text"]["data"], groups["text"][video])
+    w_feat = w_feat.astype(np.float64)
     ok = np.abs(w_int[:, 0] - w_int[:, 1]) >= epsilon
     stage1 = {}
     for m in modalities:
         if m == "text":
             stage1[m] = sort_rows(w_int[ok], w_feat[ok])
         else:
-            stage1[m] = _word_aligned(w_int, csds[m]["data"][video], epsilon)
-    labels = csds["labels"]["data"][video]
-    l_int = np.asarray(labels["intervals"][()], dtype=np.float64)
-    l_feat = np.asarray(labels["features"][()], dtype=np.float64).reshape(len(l_int), -1)
+            stage1[m] = _word_aligned(w_int, _rows(csds[m]["data"], groups[m][video]),
+                                      epsilon)
+    keys = groups["labels"][video]
+    l_int, l_feat = _rows(csds["labels"]["data"], keys)
+    l_feat = l_feat.astype(np.float64).reshape(len(l_int), -1)
+    ids = _segment_ids(csds["labels"]["data"], keys)
     rows = {m: align_rows(l_int, *stage1[m], epsilon=epsilon) for m in modalities}
     for j in range(len(l_int)):
         found = {m: rows[m][j] for m in modalities}
         if any(v is None for v in found.values()):
             continue  # zero-length segment, or a modality without rows: dropped
-        yield j, {m: _pad_last(found[m][1], seq_len, dims[m]) for m in modalities}, l_feat[j]
+        yield ids[j], {m: _pad_last(found[m][1], seq_len, dims[m]) for m in modalities}, \
+            l_feat[j]
 
 
 def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, emotions=None,
@@ -173,7 +271,26 @@ def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, em
     Reproduces the SDK's standard processing (see the module docstring):
     COVAREP and FACET are averaged over each word's interval, the words are
     grouped into the labelled segments, and each segment keeps its last
-    ``seq_len`` words, zero-padded at the front.
+    ``seq_len`` words, zero-padded at the front. Files the SDK has already
+    aligned (entries named ``"<video id>[<i>]"``, from its word or final
+    alignment) are read too and give the same tensors: entries are matched
+    on the video id before the first ``[``.
+
+    .. warning::
+       The SDK's FACET 4.2 visual features contain facial-emotion scores: of
+       the 35 columns, the first ten are FACET's Anger, Contempt, Disgust,
+       Joy, Fear, Baseline, Sadness, Surprise, Confusion and Frustration
+       outputs (column order given by the SDK's maintainers in
+       CMU-MultimodalSDK issue #239; the Dai et al. reference repository's
+       issue #6 reports the leak). For an emotion task they leak the labels.
+       To drop them, keep columns 10 to 34 (action units, glasses, gender,
+       head pose)::
+
+           mosei.data["visual"] = mosei.data["visual"][:, :, 10:]
+
+       (with folds, for each of ``mosei.train``, ``mosei.valid``,
+       ``mosei.test``). Check the ``"dimension names"`` metadata of your copy
+       (``load_csd(path).metadata``) first.
 
     Parameters
     ----------
@@ -185,12 +302,13 @@ def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, em
         ``"visual"``, whose values are paths or results of :func:`load_csd`.
     seq_len : int, default=50
         Words kept per segment (the last ones). The paper used 20 and 50.
-    folds : dict or list of lists, default=None
-        Video ids per fold, e.g. the SDK's standard folds
-        ``{"train": standard_train_fold, "valid": standard_valid_fold,
-        "test": standard_test_fold}`` (a list of three lists is read in that
-        order). Segments of videos in no fold are left out. None returns all
-        segments together.
+    folds : "standard", dict or list of lists, default=None
+        Video ids per fold. ``"standard"`` uses the SDK's standard folds,
+        shipped with skmemo (see :func:`cmu_mosei_standard_folds`; 2249 / 300
+        / 678 videos in ``"train"``, ``"valid"``, ``"test"``). A dict maps
+        fold names to video ids; a list of three lists is read as train,
+        valid, test. Segments of videos in no fold are left out. None returns
+        all segments together.
     modalities : sequence of str, default=None
         Modalities to return, among ``"text"``, ``"audio"``, ``"visual"``;
         None returns all that have a source. The words are always read: they
@@ -215,12 +333,21 @@ def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, em
         ``(n, seq_len, d_m)`` float32 arrays), ``target`` ``(n, K)`` int 0/1
         (emotion intensity ``> 0``), ``intensities`` ``(n, K)`` float32 in
         [0, 3], ``sentiment`` ``(n,)`` float32 in [-3, 3], ``ids`` (segment ids
-        ``"<video>[<i>]"``, ``i`` the row of the segment in the labels file).
+        ``"<video>[<i>]"``, ``i`` the row of the segment in the labels file;
+        for a labels file the SDK has aligned, the name of its one-row
+        entry, which already holds the segment index).
         With ``folds``: one such :class:`~sklearn.utils.Bunch` per fold name.
         Always: ``emotions`` (column names of ``target``), ``seq_len``,
         ``skipped_videos`` (missing from some sequence) and
         ``unassigned_videos`` (in no fold). Samples are ordered by video id,
         then by segment row.
+
+    Raises
+    ------
+    skmemo.exceptions.DataFormatError
+        If no segment at all is loaded: no video id is shared by every
+        sequence, no shared video is in a fold, or no label interval overlaps
+        the words. The message shows the ids found.
 
     Notes
     -----
@@ -282,20 +409,22 @@ def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
               nonfinite, epsilon):
     dims = _feature_dims(csds, modalities)
     roles = ["text", "labels"] + [m for m in modalities if m != "text"]
-    all_videos = set().union(*(csds[r]["data"] for r in roles))
-    shared = set.intersection(*(set(csds[r]["data"]) for r in roles))
+    groups = {r: _group_entries(csds[r]["data"]) for r in roles}
+    all_videos = set().union(*groups.values())
+    shared = set.intersection(*(set(groups[r]) for r in roles))
     videos = sorted(shared)
-    groups = fold_names or ["all"]
+    names_out = fold_names or ["all"]
     fold_of = (lambda v: video_fold.get(v)) if video_fold is not None else (lambda v: "all")
-    # upper bound of the number of segments per group: the label rows
-    bound = dict.fromkeys(groups, 0)
+    # upper bound of the number of segments per output: the label rows
+    bound = dict.fromkeys(names_out, 0)
     for v in videos:
         g = fold_of(v)
         if g is not None:
-            bound[g] += csds["labels"]["data"][v]["intervals"].shape[0]
+            bound[g] += sum(csds["labels"]["data"][k]["intervals"].shape[0]
+                            for k in groups["labels"][v])
     out = {g: {"X": {m: np.zeros((bound[g], seq_len, dims[m]), np.float32)
                      for m in modalities},
-               "labels": [], "ids": []} for g in groups}
+               "labels": [], "ids": []} for g in names_out}
     unassigned = []
     for video in videos:
         g = fold_of(video)
@@ -303,16 +432,18 @@ def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
             unassigned.append(video)
             continue
         slot = out[g]
-        for j, tensors, label_row in _video_segments(video, csds, modalities, dims,
-                                                     seq_len, epsilon):
+        for seg_id, tensors, label_row in _video_segments(video, csds, groups, modalities,
+                                                          dims, seq_len, epsilon):
             n = len(slot["ids"])
             for m in modalities:
                 slot["X"][m][n] = tensors[m]
             slot["labels"].append(label_row)
-            slot["ids"].append(f"{video}[{j}]")
+            slot["ids"].append(seg_id)
+    if not any(out[g]["ids"] for g in names_out):
+        raise DataFormatError(_nothing_matched(groups, roles, shared, video_fold, unassigned))
 
     results = {}
-    for g in groups:
+    for g in names_out:
         n = len(out[g]["ids"])
         X = {m: clean_nonfinite(out[g]["X"][m][:n], nonfinite, f"the {m} features of {g!r}")
              for m in modalities}
@@ -327,3 +458,25 @@ def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
     if fold_names is None:
         return DatasetBunch(**results["all"], **common)
     return DatasetBunch(**results, **common)
+
+
+def _nothing_matched(groups, roles, shared, video_fold, unassigned):
+    """The message of the error raised when no segment was loaded."""
+    examples = {r: sorted(groups[r])[:2] for r in roles}
+    if not shared:
+        return (
+            "no video id is shared by every sequence, so no segment was loaded; "
+            f"video ids found (the part of entry names before '['): {examples}"
+        )
+    if video_fold is not None and len(unassigned) == len(shared):
+        some = sorted(video_fold)[:2]
+        return (
+            f"none of the {len(shared)} videos of the sequences is in a fold (fold video "
+            f"ids look like {some}, the sequences' like {sorted(shared)[:2]}), so no "
+            "segment was loaded"
+        )
+    return (
+        f"the {len(shared)} shared videos gave no segment: no label interval overlaps "
+        "a word of every requested modality (are the label intervals in seconds, like "
+        "the words'?)"
+    )

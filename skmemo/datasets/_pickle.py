@@ -13,11 +13,20 @@ IEMOCAP (MulT ``iemocap_data.pkl``)::
     labels: (N, 4, 2), one (negative, positive) pair per emotion, emotions in
     the order neutral, happy, sad, angry; splits of 2717 / 798 / 938 samples
 
-MMSA (``aligned_50.pkl``, ``unaligned_50.pkl`` ...) and MulT sentiment pickles::
+MMSA (``aligned_50.pkl``, ``unaligned_50.pkl`` ...), MMSA-FET and MulT
+sentiment pickles::
 
     data[split]["text" | "audio" | "vision" | "id" | "raw_text" | ...]
     data[split]["regression_labels"] (MMSA) or ["labels"] (MulT): sentiment
     data[split]["audio_lengths" | "vision_lengths"] (unaligned MMSA only)
+    data[split]["text_bert"]  (N, 3, L): BERT input ids, attention mask and
+                              token types (MMSA with BERT text)
+
+MMSA-FET pads every sequence with zeros at the end by default (its
+``--pad-location start`` pads at the front), and MMSA reads the lengths of
+aligned features, which carry no ``*_lengths``, from the ``text_bert``
+attention mask. The MulT pickles come from the CMU-MultimodalSDK's tensors,
+padded at the front.
 """
 
 import pickle
@@ -183,9 +192,86 @@ def _as_text(values):
     return arr
 
 
+def _zero_steps(x):
+    """``(n, T)`` bool: steps whose features are all zero."""
+    return ~np.any(x.reshape(x.shape[0], x.shape[1], -1) != 0, axis=-1)
+
+
+def _padding_region(lengths, steps, side):
+    """``(n, T)`` bool: the steps that ``side`` calls padding, given the lengths."""
+    t = np.arange(steps)[None, :]
+    L = np.asarray(lengths)[:, None]
+    return t >= L if side == "post" else t < steps - L
+
+
+def _side_votes(X, mask):
+    """(samples padded at the front, samples padded at the end), from the data.
+
+    The ``text_bert`` attention mask says it directly. Otherwise a modality
+    with lengths votes "post" for a short sample whose steps after its
+    length are all zero while those before ``T - length`` are not (and the
+    other way round); a modality without lengths votes by its first and last
+    steps (all zero at one end only).
+    """
+    if mask is not None:
+        return int((mask[:, 0] == 0).sum()), int((mask[:, -1] == 0).sum())
+    pre = post = 0
+    for m, x in X.items():
+        if m.endswith("_lengths") or x.shape[1] == 0:
+            continue
+        zero = _zero_steps(x)
+        if f"{m}_lengths" in X:
+            L = X[f"{m}_lengths"]
+            fits = {side: (zero | ~_padding_region(L, x.shape[1], side)).all(axis=1)
+                    for side in ("pre", "post")}
+            short = L < x.shape[1]
+            pre += int((short & fits["pre"] & ~fits["post"]).sum())
+            post += int((short & fits["post"] & ~fits["pre"]).sum())
+        else:
+            pre += int((zero[:, 0] & ~zero[:, -1]).sum())
+            post += int((zero[:, -1] & ~zero[:, 0]).sum())
+    return pre, post
+
+
+def _check_side(X, side, path, split):
+    """Refuse lengths whose padding, on ``side``, holds non-zero steps."""
+    for key in [k for k in X if k.endswith("_lengths")]:
+        m = key[: -len("_lengths")]
+        x = X[m]
+        region = _padding_region(X[key], x.shape[1], side)
+        bad = np.flatnonzero((region & ~_zero_steps(x)).any(axis=1))
+        if len(bad):
+            other = "pre" if side == "post" else "post"
+            raise DataFormatError(
+                f"{str(path)!r}: with padding={side!r}, {len(bad)} {split} samples of "
+                f"{m!r} (the first is sample {bad[0]}, length {X[key][bad[0]]}) have "
+                "non-zero steps where the padding should be; the lengths and the zeros "
+                f"of the data say the padding is elsewhere: pass padding={other!r} or "
+                "padding=None (read it from the data)"
+            )
+
+
+def _mask_lengths(part, split, path, n):
+    """The ``text_bert`` attention mask ``(n, L)`` and its sums, or (None, None)."""
+    if "text_bert" not in part:
+        return None, None
+    bert = np.asarray(part["text_bert"])
+    if bert.ndim != 3 or bert.shape[0] != n or bert.shape[1] != 3:
+        raise DataFormatError(
+            f"{str(path)!r}: {split}['text_bert'] must have shape ({n}, 3, steps) (input "
+            f"ids, attention mask, token types, as MMSA writes it); got {bert.shape}"
+        )
+    mask = bert[:, 1, :]
+    if not np.isin(mask, (0, 1)).all():
+        raise DataFormatError(
+            f"{str(path)!r}: {split}['text_bert'][:, 1] must be a 0/1 attention mask"
+        )
+    return mask, mask.sum(axis=1).astype(np.int64)
+
+
 def load_mmsa_pickle(path, *, allow_pickle=False, splits=("train", "valid", "test"),
-                     nonfinite="zero"):
-    """Load an MMSA (or MulT) sentiment feature pickle.
+                     nonfinite="zero", padding=None):
+    """Load an MMSA, MMSA-FET or MulT sentiment feature pickle.
 
     Parameters
     ----------
@@ -200,6 +286,15 @@ def load_mmsa_pickle(path, *, allow_pickle=False, splits=("train", "valid", "tes
     nonfinite : {"zero", "keep", "error"}, default="zero"
         NaN and infinite values are set to 0 (as MMSA does for the audio),
         kept, or raise.
+    padding : {None, "pre", "post"}, default=None
+        Where the zero padding of the sequences sits. None reads it from the
+        data: from the ``text_bert`` attention mask when the pickle has one,
+        else from where the all-zero steps are (after a sample's length:
+        "post"; before it: "pre"); with no padding to go by, "post" for files
+        with lengths or ``text_bert`` (MMSA-FET's default) and "pre" for the
+        others (MulT's, from the SDK). "pre" or "post" overrides it; the
+        loader then refuses lengths whose padding, on that side, holds
+        non-zero steps.
 
     Returns
     -------
@@ -207,25 +302,39 @@ def load_mmsa_pickle(path, *, allow_pickle=False, splits=("train", "valid", "tes
         Per split a :class:`~sklearn.utils.Bunch` with
 
         - ``data``: :class:`~skmemo.MultimodalData` of the modalities present
-          (``"vision"`` as ``"visual"``) and, when the pickle has them,
-          ``"audio_lengths"`` / ``"visual_lengths"`` clipped to
-          ``[1, seq_len]``;
+          (``"vision"`` as ``"visual"``) and ``"<modality>_lengths"``
+          clipped to ``[1, seq_len]``: the pickle's ``audio_lengths`` /
+          ``vision_lengths``, and, when it has ``text_bert``, the sums of its
+          attention mask for the text and for the modalities without lengths
+          of their own that have as many steps (aligned features: MMSA's
+          own reading);
         - ``sentiment``: ``(n,)`` float32, from ``regression_labels`` (MMSA)
           or ``labels`` (MulT);
         - ``target``: ``(n, 2)`` int, columns positive (sentiment > 0) and
           negative (sentiment < 0); neutral samples have neither;
         - ``ids`` (when present), and ``extra``: the other arrays of the split.
 
-        Plus ``emotions = ["positive", "negative"]`` and ``padding``: "post"
-        when lengths are given (MMSA's unaligned features are padded at the
-        end: fit with ``padding="post"``), else "pre".
+        Plus ``emotions = ["positive", "negative"]`` and ``padding``, the
+        side of the padding ("pre" or "post", see the parameter). Fit with
+        the estimator's ``padding=bunch.padding``: with lengths given, "post"
+        reads the first ``length`` steps of each sample and "pre" the last.
+
+    Raises
+    ------
+    skmemo.exceptions.UnsafeLoadError
+        Without ``allow_pickle=True``.
+    skmemo.exceptions.DataFormatError
+        If the file does not have the layout above, or ``padding`` names a
+        side where the lengths put padding on non-zero steps.
     """
     _check_allow(allow_pickle)
     splits = check_splits(splits)
     nonfinite = check_nonfinite(nonfinite)
+    if padding not in (None, "pre", "post"):
+        raise ValueError(f"padding must be None, 'pre' or 'post'; got {padding!r}")
     obj = read_pickle(path, allow_pickle=allow_pickle, what="MMSA pickle")
     parts = _split_dicts(obj, splits, path)
-    result, has_lengths = {}, False
+    result, masks, mmsa_style = {}, {}, False
     for split, part in parts.items():
         X = _features(part, split, path, nonfinite, required=False)
         n = next(iter(X.values())).shape[0]
@@ -238,7 +347,14 @@ def load_mmsa_pickle(path, *, allow_pickle=False, splits=("train", "valid", "tes
                         f"{str(path)!r}: {split}[{key!r}] must hold one length per sample ({n})"
                     )
                 X[f"{modality}_lengths"] = np.clip(lengths, 1, X[modality].shape[1])
-                has_lengths = True
+                mmsa_style = True
+        masks[split], mask_lengths = _mask_lengths(part, split, path, n)
+        if mask_lengths is not None:
+            mmsa_style = True
+            for modality in ("text", "audio", "visual"):
+                if (modality in X and f"{modality}_lengths" not in X
+                        and X[modality].shape[1] == masks[split].shape[1]):
+                    X[f"{modality}_lengths"] = np.clip(mask_lengths, 1, X[modality].shape[1])
         label_key = next((k for k in ("regression_labels", "labels") if k in part), None)
         if label_key is None:
             raise DataFormatError(
@@ -253,12 +369,24 @@ def load_mmsa_pickle(path, *, allow_pickle=False, splits=("train", "valid", "tes
         used = set(_MODALITY_KEYS.values()) | {label_key, "id", "audio_lengths",
                                                 "vision_lengths", "text_lengths"}
         bunch = Bunch(
-            data=MultimodalData(**X), sentiment=sentiment,
+            data=X, sentiment=sentiment,
             target=np.stack([sentiment > 0, sentiment < 0], axis=1).astype(np.int64),
             extra={k: v for k, v in part.items() if k not in used},
         )
         if "id" in part:
             bunch["ids"] = _as_text(part["id"])
         result[split] = bunch
-    return DatasetBunch(**result, emotions=["positive", "negative"],
-                        padding="post" if has_lengths else "pre")
+
+    side = padding
+    if side is None:
+        pre = post = 0
+        for split, bunch in result.items():
+            votes = _side_votes(bunch.data, masks[split])
+            pre, post = pre + votes[0], post + votes[1]
+        side = "pre" if pre > post else "post" if post > pre else (
+            "post" if mmsa_style else "pre")
+    for split, bunch in result.items():
+        if padding is not None:  # a side read from the data fits most samples
+            _check_side(bunch.data, side, path, split)
+        bunch["data"] = MultimodalData(**bunch.data)
+    return DatasetBunch(**result, emotions=["positive", "negative"], padding=side)
