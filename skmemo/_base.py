@@ -21,7 +21,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from skorch import NeuralNet
 from skorch.callbacks import (
-    EarlyStopping,
     EpochScoring,
     EpochTimer,
     GradientNormClipping,
@@ -34,7 +33,7 @@ from skorch.dataset import ValidSplit
 from torch.utils.data import Subset
 
 from ._batching import LengthOrderMixin, MultimodalDataset
-from ._callbacks import _EpochSnapshot, _valid_weighted_accuracy
+from ._callbacks import _EarlyStopping, _EpochSnapshot, _valid_weighted_accuracy
 from ._precision import _PRECISIONS, MixedPrecisionMixin
 from ._transaction import restore_weights, training_call, weights_snapshot
 from ._zero_shot import ZeroShotMixin
@@ -63,7 +62,8 @@ _PARAMETER_CONSTRAINTS = {
 }
 
 # what NeuralNet.__init__ takes besides prefixed ``component__param`` arguments
-_SKORCH_PARAMS = frozenset(inspect.signature(NeuralNet.__init__).parameters) - {"self", "kwargs"}
+_SKORCH_PARAMS = (frozenset(inspect.signature(NeuralNet.__init__).parameters)
+                  - {"self", "kwargs"}) | {"history"}
 
 # fitted attributes that a new fit drops (the others are rebound by fit)
 _REFIT_CLEARS = ("memory_", "gem_stats_", "pretrain_history_", "grad_scaler_",
@@ -75,6 +75,29 @@ def resolve_device(device):
     if isinstance(device, str) and device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
+
+
+def _world_size():
+    """Number of processes training together (1 unless torch.distributed runs)."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1
+
+
+class _LossWithoutParameters:
+    """A loss module seen as a plain callable (distributed training only)."""
+
+    def __init__(self, loss):
+        self.loss = loss
+
+    def __call__(self, *args, **kwargs):
+        return self.loss(*args, **kwargs)
+
+    def __getattr__(self, name):
+        if name == "loss":
+            raise AttributeError(name)
+        return getattr(self.loss, name)
 
 
 class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
@@ -248,8 +271,14 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             factor=0.1, patience=self.lr_patience,
         )))
         if validating and self.early_stopping_patience is not None:
-            cbs.append(("early_stopping", EarlyStopping(
-                monitor="valid_wacc", lower_is_better=False,
+            # several processes: watch the validation loss, which skorch's
+            # DistributedHistory averages over the processes' batches, so that
+            # every process stops at the same epoch (each computes valid_wacc on
+            # its own shard of the validation set)
+            distributed = _world_size() > 1
+            cbs.append(("early_stopping", _EarlyStopping(
+                monitor="valid_loss" if distributed else "valid_wacc",
+                lower_is_better=distributed,
                 patience=self.early_stopping_patience, load_best=True,
             )))
         cbs.append(("epoch_snapshot", _EpochSnapshot()))
@@ -257,6 +286,15 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         if self.verbose:
             cbs.append(("progress_bar", ProgressBar()))
         return cbs
+
+    @property
+    def network_(self):
+        """The fitted network itself, unwrapped from ``DistributedDataParallel``
+        (multi-process training wraps ``module_``)."""
+        module = self.module_
+        if isinstance(module, torch.nn.parallel.DistributedDataParallel):
+            return module.module
+        return module
 
     def _extra_callbacks(self):
         """Callbacks of a subclass, placed before gradient clipping."""
@@ -383,13 +421,20 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
 
     def initialize_criterion(self):
         super().initialize_criterion()
+        criterion = self.criterion_
+        if (isinstance(criterion, torch.nn.Module) and not any(criterion.parameters())
+                and _world_size() > 1):
+            # several processes: a loss without parameters has nothing to
+            # synchronise, but Accelerate would wrap every module in
+            # DistributedDataParallel, which refuses modules without parameters
+            self.criterion_ = _LossWithoutParameters(criterion)
         self._set_pos_weight(getattr(self, "pos_weight_", None))
         return self
 
     def _set_pos_weight(self, pos_weight):
-        if pos_weight is not None and isinstance(self.criterion_,
-                                                 torch.nn.BCEWithLogitsLoss):
-            self.criterion_.pos_weight = torch.as_tensor(
+        criterion = getattr(self.criterion_, "loss", self.criterion_)
+        if pos_weight is not None and isinstance(criterion, torch.nn.BCEWithLogitsLoss):
+            criterion.pos_weight = torch.as_tensor(
                 pos_weight, dtype=torch.float32, device=self.device)
 
     def _compute_pos_weight(self, y):

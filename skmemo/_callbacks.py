@@ -4,7 +4,8 @@ import warnings
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
+from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
 from ._transaction import weights_snapshot
 from .metrics import weighted_accuracy_score
@@ -30,3 +31,19 @@ class _EpochSnapshot(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         net.epoch_snapshot_ = weights_snapshot(net)
+
+
+class _EarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping``, also when training wrapped the network.
+
+    With several processes ``module_`` is a ``DistributedDataParallel`` while
+    training (its state keys start with ``module.``) and is unwrapped when
+    training ends, before the best weights are loaded back.
+    """
+
+    def on_train_end(self, net, **kwargs):
+        weights = getattr(self, "best_model_weights_", None)
+        wrapped = isinstance(net.module_, torch.nn.parallel.DistributedDataParallel)
+        if self.load_best and weights is not None and not wrapped:
+            consume_prefix_in_state_dict_if_present(weights, "module.")
+        return super().on_train_end(net, **kwargs)

@@ -79,7 +79,7 @@ class ZeroShotMixin:
 
         # validated: commit, as one transaction
         with training_call(self):
-            self.module_.add_emotions(vectors)
+            self.network_.add_emotions(vectors)
             self.emotion_vectors_ = np.concatenate([self.emotion_vectors_, vectors])
             self.emotions_ = list(self.emotions_) + names
             self.thresholds_ = np.concatenate([self.thresholds_, new_thresholds])

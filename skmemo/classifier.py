@@ -268,7 +268,7 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        module = self.module_
+        module = self.network_
         z = getattr(module, "last_representation", None)
         if training and self.swfc_weight and z is not None:
             module.last_representation = None
@@ -280,9 +280,9 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
 
     def _prepare_training(self, X):
         super()._prepare_training(X)
-        if hasattr(self.module_, "keep_representation"):
-            self.module_.keep_representation = bool(self.swfc_weight)
-        for p in self.module_.encoders.parameters():
+        if hasattr(self.network_, "keep_representation"):
+            self.network_.keep_representation = bool(self.swfc_weight)
+        for p in self.network_.encoders.parameters():
             p.requires_grad_(not self.freeze_encoders)
 
     def _before_training(self, X):
@@ -299,7 +299,7 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
             X = {k: np.concatenate([np.asarray(X[k]), np.asarray(extra[k])]) for k in X}
         dataset = self.get_dataset(X)
         self.pretrain_history_ = contrastive_pretrain(
-            self.module_, lambda: self.get_iterator(dataset, training=True),
+            self.network_, lambda: self.get_iterator(dataset, training=True),
             epochs=self.pretrain_epochs, lr=self.lr,
             temperature=self.pretrain_temperature, device=self.device,
         )

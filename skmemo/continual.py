@@ -179,7 +179,7 @@ class GEMProjection(Callback):
 
 def _task_loss(net, X, y, n_emotions, pos_weight):
     """BCE with logits of a memory task, on the emotions it knew."""
-    logits = net.module_(**X)[:, :n_emotions]
+    logits = net.network_(**X)[:, :n_emotions]  # same memory on every process: no sync
     return F.binary_cross_entropy_with_logits(logits.float(), y[:, :n_emotions],
                                               pos_weight=pos_weight)
 
