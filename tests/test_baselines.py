@@ -13,6 +13,7 @@ from skmemo.baselines import (
 )
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import NotFittedError
+from skmemo.metrics import weighted_accuracy_score
 
 from .conftest import EMOTIONS
 
@@ -129,7 +130,8 @@ def test_estimator_surface(fitted_baseline, data):
     np.testing.assert_allclose(1 / (1 + np.exp(-fitted_baseline.decision_function(X))),
                                proba, rtol=1e-5)
     assert fitted_baseline.predict(X).shape == (len(X), 5)
-    assert 0 <= fitted_baseline.score(X, Y[:, :5]) <= 1
+    assert fitted_baseline.score(X, Y[:, :5]) == weighted_accuracy_score(
+        Y[:, :5], fitted_baseline.predict(X))
     np.testing.assert_allclose(fitted_baseline.pos_weight_,
                                (len(Y) - Y[:, :5].sum(0)) / Y[:, :5].sum(0), rtol=1e-5)
     # modality subsets at inference

@@ -121,8 +121,17 @@ def test_concurrent_predict_proba_matches_sequential(fitted, data):
 def test_mixed_precision_runs_on_cpu(data, precision):
     X, Y = data
     clf = small_clf(max_epochs=1, precision=precision).fit(X, Y)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    seen = []
+    hook = clf.module_.register_forward_hook(
+        lambda m, args, out: seen.append(torch.get_autocast_dtype("cpu")
+                                         if torch.is_autocast_enabled("cpu") else None))
     proba = clf.predict_proba(X)
+    hook.remove()
+    assert seen and set(seen) == {dtype}  # the forward pass ran under autocast
     assert proba.dtype == np.float64 and np.isfinite(proba).all()
+    full = small_clf(max_epochs=1).fit(X, Y).predict_proba(X)
+    assert not np.array_equal(proba, full)  # reduced precision changes the numbers
 
 
 def test_bad_precision(data):

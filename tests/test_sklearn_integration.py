@@ -156,7 +156,7 @@ def test_train_test_split_and_pipeline(data):
     pipe = make_pipeline(ModalityScaler(), _clf(K)).fit(X_train, Y_train)
     assert pipe.predict(X_test).shape == Y_test.shape
     assert len(pipe.classes_) == K
-    assert 0 <= pipe.score(X_test, Y_test) <= 1
+    assert pipe.score(X_test, Y_test) == weighted_accuracy_score(Y_test, pipe.predict(X_test))
     search = GridSearchCV(pipe, {"multimodalemotionclassifier__lr": [1e-3, 1e-2]},
                           cv=KFold(2), scoring=SCORING, refit="weighted_f1",
                           error_score="raise").fit(X_train, Y_train)
