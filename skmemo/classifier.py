@@ -37,7 +37,7 @@ from .data import MODALITIES, check_X, check_y
 from .exceptions import NotFittedError
 from .losses import swfc_loss
 from .metrics import weighted_accuracy_score
-from .modules import EmotionEmbeddingModel
+from .modules import EmotionEmbeddingModel, check_modality_dropout
 from .pretraining import contrastive_pretrain
 from .vectors import emotion_vectors, parse_emotion
 
@@ -86,6 +86,13 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         enriches every modality's sequence with the others before the scoring
         (zero-shot still works); set its size with ``module__attention_dim``
         (64), ``module__attention_layers`` (2), ``module__attention_heads`` (4).
+    modality_dropout : None, float or dict, default=None
+        Modality dropout during training: each modality of each training
+        sample is treated as absent with this probability (one float for all
+        modalities, or ``{modality: probability}``, each in [0, 1)); a
+        sample never loses all its modalities. Makes a model robust to
+        modalities missing at prediction time (see the user guide on missing
+        modalities). None trains on what is given.
     threshold : float or array-like of shape (K,), default=0.5
         ``predict`` returns ``predict_proba > threshold``.
     class_weight : {"balanced", None}, default="balanced"
@@ -196,6 +203,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         dropout=0.15,
         padding="pre",
         fusion="weighted",
+        modality_dropout=None,
         threshold=0.5,
         class_weight="balanced",
         lr=1e-3,
@@ -242,6 +250,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         self.dropout = dropout
         self.padding = padding
         self.fusion = fusion
+        self.modality_dropout = modality_dropout
         self.threshold = threshold
         self.class_weight = class_weight
         self.gradient_clip = gradient_clip
@@ -415,6 +424,8 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         }
         if self.fusion != "weighted":
             kwargs["fusion"] = self.fusion
+        if self.modality_dropout is not None:
+            kwargs["modality_dropout"] = self.modality_dropout
         kwargs.update(self.get_params_for("module"))
         self.module_ = self.module(**kwargs)
         return self
@@ -487,6 +498,7 @@ class MultimodalEmotionClassifier(ContinualMixin, ZeroShotMixin, LengthOrderMixi
         if self.fusion not in ("weighted", "cross_attention"):
             raise ValueError(
                 f"fusion must be 'weighted' or 'cross_attention', got {self.fusion!r}")
+        check_modality_dropout(self.modality_dropout)
         if self.pretrain_epochs < 0 or self.swfc_weight < 0:
             raise ValueError("pretrain_epochs and swfc_weight must be >= 0")
         if self.precision not in _PRECISIONS:
