@@ -69,7 +69,7 @@ def remove(X, modality, rate, seed, how):
 
     ``how="zeros"``: the samples' features are zeros (no lengths: read from
     the padding, one zero step). ``how="absent"``: the same samples marked
-    absent with ``mark_absent(missing="zero")``.
+    absent with ``mark_absent(marker="zero")``.
     """
     n = len(X)
     rng = np.random.default_rng([seed, MODALITIES.index(modality), int(100 * rate)])
@@ -77,7 +77,7 @@ def remove(X, modality, rate, seed, how):
     arrays = {m: np.array(X[m], dtype=np.float32) for m in X.modalities}
     arrays[modality][chosen] = 0
     X_out = MultimodalData(**arrays)
-    return mark_absent(X_out, missing="zero") if how == "absent" else X_out
+    return mark_absent(X_out, marker="zero") if how == "absent" else X_out
 
 
 def robustness(models, X_test, evaluate, seed):

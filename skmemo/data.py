@@ -340,12 +340,12 @@ def _check_some_modality(arrays):
         )
 
 
-def mark_absent(X, *, missing="nan", padding="pre"):
+def mark_absent(X, *, marker="nan", padding="pre"):
     """Mark all-NaN (or all-zero) samples of each modality as absent.
 
     Returns a copy of ``X`` with ``"<modality>_lengths"`` for every modality:
-    0 where the sample's whole ``(T, d)`` block is NaN (``missing="nan"``) or
-    zero (``missing="zero"``), otherwise the given length or, without one,
+    0 where the sample's whole ``(T, d)`` block is NaN (``marker="nan"``) or
+    zero (``marker="zero"``), otherwise the given length or, without one,
     the length read from the zero padding. The features of absent samples are
     set to 0, so that the input checks (which refuse NaN) pass.
 
@@ -354,7 +354,7 @@ def mark_absent(X, *, missing="nan", padding="pre"):
     X : mapping or MultimodalData
         Modality arrays ``(n, T_m, d_m)``, optionally with
         ``"<modality>_lengths"``. Read into memory.
-    missing : {"nan", "zero"}, default="nan"
+    marker : {"nan", "zero"}, default="nan"
         Which samples are absent: those that are entirely NaN, or entirely
         zero. Without this step an all-zero sample is read as one zero step
         and enters the fusion with its full weight.
@@ -369,7 +369,7 @@ def mark_absent(X, *, missing="nan", padding="pre"):
     Raises
     ------
     ValueError
-        If ``missing`` or ``padding`` is not one of the allowed values, or a
+        If ``marker`` or ``padding`` is not one of the allowed values, or a
         sample ends up with no modality at all.
 
     Examples
@@ -384,8 +384,8 @@ def mark_absent(X, *, missing="nan", padding="pre"):
     """
     from .modules import lengths_from_padding  # torch-side helper, imported late
 
-    if missing not in ("nan", "zero"):
-        raise ValueError(f"missing must be 'nan' or 'zero', got {missing!r}")
+    if marker not in ("nan", "zero"):
+        raise ValueError(f"marker must be 'nan' or 'zero', got {marker!r}")
     if padding not in ("pre", "post"):
         raise ValueError(f"padding must be 'pre' or 'post', got {padding!r}")
     X = check_X(X, check_finite=False)
@@ -395,7 +395,7 @@ def mark_absent(X, *, missing="nan", padding="pre"):
         x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
         x = x.astype(np.float32)
         flat = x.reshape(len(x), -1)
-        absent = (np.isnan(flat) if missing == "nan" else flat == 0).all(axis=1)
+        absent = (np.isnan(flat) if marker == "nan" else flat == 0).all(axis=1)
         given = X.get(m + _LENGTHS)
         if given is not None:
             lengths = np.asarray(given, dtype=np.int64).copy()

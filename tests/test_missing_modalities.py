@@ -73,12 +73,12 @@ def test_mark_absent_nan_and_zero():
     assert X["audio_lengths"].tolist() == [5, 0, 1, 5]  # all-zero: one zero step
     assert X["text_lengths"].tolist() == [2, 3, 3, 3]
     assert np.isfinite(X["audio"]).all() and len(check_X(X)) == 4
-    Z = mark_absent({"text": text, "audio": np.nan_to_num(audio)}, missing="zero")
+    Z = mark_absent({"text": text, "audio": np.nan_to_num(audio)}, marker="zero")
     assert Z["audio_lengths"].tolist() == [5, 0, 0, 5]
     given = mark_absent({"text": text, "text_lengths": [1, 1, 2, 3]})
     assert given["text_lengths"].tolist() == [1, 1, 2, 3]
-    with pytest.raises(ValueError, match="missing must be"):
-        mark_absent({"text": text}, missing="none")
+    with pytest.raises(ValueError, match="marker must be"):
+        mark_absent({"text": text}, marker="none")
     with pytest.raises(ValueError, match="no modality at all"):
         mark_absent({"text": np.full((2, 3, 2), np.nan)})
 
@@ -324,3 +324,44 @@ def test_baselines_refuse_absent_modalities(data):
     clf = LateFusionLSTMClassifier(EMOTIONS, max_epochs=1, random_state=0)
     with pytest.raises(ValueError, match="length of 0"):
         clf.fit(R, Y)
+
+
+# ----------------------------------------------------------------------
+# readers
+# ----------------------------------------------------------------------
+def test_cmu_mosei_reports_missing_segments_as_absent(tmp_path):
+    from skmemo.datasets import MOSEI_FILES, align_csd, load_cmu_mosei
+
+    from .test_datasets_csd import write_csd
+
+    def e(intervals, features):
+        return {"intervals": intervals, "features": features}
+
+    # vidA: audio only during the first word, no visual entry; vidB complete
+    words = {"vidA": e([[0, 1], [1, 2], [2, 3]], [[1, 1], [2, 2], [3, 3]]),
+             "vidB": e([[0, 1], [1, 2]], [[4, 4], [5, 5]])}
+    audio = {"vidA": e([[0, 1]], [[7, 7]]), "vidB": e([[0, 2]], [[8, 8]])}
+    visual = {"vidB": e([[0, 2]], [[9]])}
+    labels = {"vidA": e([[0, 1], [1, 3]], [[0, 1, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0, 0]]),
+              "vidB": e([[0, 2]], [[0, 0, 0, 1, 0, 0, 0]])}
+    for role, root, data in (("text", "glove_vectors", words), ("audio", "COVAREP", audio),
+                             ("visual", "FACET 4.2", visual), ("labels", "All Labels", labels)):
+        write_csd(tmp_path / MOSEI_FILES[role], root, data)
+
+    zero = load_cmu_mosei(tmp_path, seq_len=3)
+    assert zero.ids == ["vidB[0]"] and zero.skipped_videos == ["vidA"]
+    assert "audio_lengths" not in zero.data
+
+    ragged = load_cmu_mosei(tmp_path, seq_len=3, missing="absent")
+    assert ragged.ids == ["vidA[0]", "vidA[1]", "vidB[0]"] and ragged.skipped_videos == []
+    assert ragged.data["text_lengths"].tolist() == [1, 2, 2]
+    assert ragged.data["audio_lengths"].tolist() == [1, 0, 2]
+    assert ragged.data["visual_lengths"].tolist() == [0, 0, 2]
+    np.testing.assert_array_equal(ragged.data["audio"][0, -1], [7, 7])
+    assert len(check_X(ragged.data)) == 3
+    with pytest.raises(ValueError, match="missing must be"):
+        load_cmu_mosei(tmp_path, missing="nan")
+
+    aligned = align_csd({"words": words, "audio": audio}, "words", collapse="mean",
+                        impute="absent")
+    assert [v["features"].shape[0] for v in aligned["audio"].values()] == [1, 0, 0, 1, 1]

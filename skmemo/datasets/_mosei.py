@@ -134,17 +134,24 @@ def _pad_last(rows, seq_len, dims):
 
 
 def _word_aligned(w_int, seq, epsilon):
-    """Stage 1: one (averaged) row of ``seq`` per word; zeros when none overlaps."""
+    """Stage 1: one (averaged) row of ``seq`` per word; zeros when none overlaps.
+
+    The last column flags the words that had a row (1) or were imputed (0).
+    """
     intervals, features = sort_rows(seq["intervals"][()], seq["features"][()])
     found, means, spans = align_mean(w_int, intervals, features.reshape(len(features), -1),
                                      epsilon=epsilon)
     ok = np.abs(w_int[:, 0] - w_int[:, 1]) >= epsilon  # the SDK skips zero-length words
     # a word without rows keeps its interval and gets zeros (align_mean's defaults)
-    return sort_rows(spans[ok], means[ok])
+    return sort_rows(spans[ok], np.column_stack([means, found])[ok])
 
 
-def _video_segments(video, csds, modalities, dims, seq_len, epsilon):
-    """Yield (segment index, {modality: (seq_len, d)}, label row) for one video."""
+def _video_segments(video, csds, modalities, dims, seq_len, epsilon, absent=False):
+    """Yield (segment, {modality: (seq_len, d)}, label row, {modality: length}).
+
+    ``absent``: a modality with no row for any word of a segment (or no entry
+    for the video) has length 0 instead of imputed zeros.
+    """
     text = csds["text"]["data"][video]
     w_int = np.asarray(text["intervals"][()], dtype=np.float64)
     w_feat = np.asarray(text["features"][()], dtype=np.float64)
@@ -152,9 +159,11 @@ def _video_segments(video, csds, modalities, dims, seq_len, epsilon):
     stage1 = {}
     for m in modalities:
         if m == "text":
-            stage1[m] = sort_rows(w_int[ok], w_feat[ok])
-        else:
+            stage1[m] = sort_rows(w_int[ok], np.column_stack([w_feat, ok])[ok])
+        elif video in csds[m]["data"]:
             stage1[m] = _word_aligned(w_int, csds[m]["data"][video], epsilon)
+        else:  # only with absent: the video has no entry in this sequence
+            stage1[m] = (w_int[ok], np.zeros((int(ok.sum()), dims[m] + 1)))
     labels = csds["labels"]["data"][video]
     l_int = np.asarray(labels["intervals"][()], dtype=np.float64)
     l_feat = np.asarray(labels["features"][()], dtype=np.float64).reshape(len(l_int), -1)
@@ -163,11 +172,16 @@ def _video_segments(video, csds, modalities, dims, seq_len, epsilon):
         found = {m: rows[m][j] for m in modalities}
         if any(v is None for v in found.values()):
             continue  # zero-length segment, or a modality without rows: dropped
-        yield j, {m: _pad_last(found[m][1], seq_len, dims[m]) for m in modalities}, l_feat[j]
+        feats = {m: f[:, :-1] for m, (_, f) in found.items()}
+        lengths = {m: min(len(f), seq_len) for m, f in feats.items()}
+        if absent:
+            lengths.update({m: 0 for m, (_, f) in found.items() if not f[:, -1].any()})
+        yield (j, {m: _pad_last(feats[m], seq_len, dims[m]) for m in modalities}, l_feat[j],
+               lengths)
 
 
 def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, emotions=None,
-                   nonfinite="zero", epsilon=EPSILON):
+                   nonfinite="zero", epsilon=EPSILON, missing="zero"):
     """Load CMU-MOSEI from the SDK's computational sequences, word-aligned.
 
     Reproduces the SDK's standard processing (see the module docstring):
@@ -207,6 +221,16 @@ def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, em
         estimator refuses them), or raise ("error").
     epsilon : float, default=1e-5
         The SDK's tolerance on interval ends, in seconds.
+    missing : {"zero", "absent"}, default="zero"
+        Audio or visual data missing for a whole segment (no frame overlaps
+        any of its words) or a whole video (no entry in the sequence).
+        "zero": the SDK's behaviour, the segment's words get rows of zeros and
+        videos without an entry are skipped. "absent": such segments and
+        videos are kept with the modality marked absent (length 0), and
+        ``data`` holds ``"<modality>_lengths"`` for every modality (the
+        number of words kept, at most ``seq_len``), so that the estimator
+        skips the modality for those samples (see the user guide on missing
+        modalities).
 
     Returns
     -------
@@ -237,6 +261,8 @@ def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, em
     ...
     FileNotFoundError: CMU-MOSEI folder 'no/such/folder' does not exist
     """
+    if missing not in ("zero", "absent"):
+        raise ValueError(f"missing must be 'zero' or 'absent'; got {missing!r}")
     sources, modalities = _sources(path_or_paths, modalities)
     seq_len = _check_seq_len(seq_len)
     nonfinite = check_nonfinite(nonfinite)
@@ -252,7 +278,7 @@ def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, em
                 csds[role] = load_csd(src, lazy=True)
                 opened.append(csds[role])
         return _assemble(csds, modalities, seq_len, columns, names, fold_names,
-                         video_fold, nonfinite, epsilon)
+                         video_fold, nonfinite, epsilon, missing == "absent")
     finally:
         for csd in opened:
             csd.close()
@@ -279,10 +305,12 @@ def _feature_dims(csds, modalities):
 
 
 def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
-              nonfinite, epsilon):
+              nonfinite, epsilon, absent=False):
     dims = _feature_dims(csds, modalities)
     roles = ["text", "labels"] + [m for m in modalities if m != "text"]
     all_videos = set().union(*(csds[r]["data"] for r in roles))
+    if absent:  # videos missing from audio or visual are kept, the modality absent
+        roles = ["text", "labels"]
     shared = set.intersection(*(set(csds[r]["data"]) for r in roles))
     videos = sorted(shared)
     groups = fold_names or ["all"]
@@ -295,6 +323,7 @@ def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
             bound[g] += csds["labels"]["data"][v]["intervals"].shape[0]
     out = {g: {"X": {m: np.zeros((bound[g], seq_len, dims[m]), np.float32)
                      for m in modalities},
+               "lengths": {m: np.zeros(bound[g], np.int64) for m in modalities},
                "labels": [], "ids": []} for g in groups}
     unassigned = []
     for video in videos:
@@ -303,11 +332,12 @@ def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
             unassigned.append(video)
             continue
         slot = out[g]
-        for j, tensors, label_row in _video_segments(video, csds, modalities, dims,
-                                                     seq_len, epsilon):
+        for j, tensors, label_row, lengths in _video_segments(
+                video, csds, modalities, dims, seq_len, epsilon, absent):
             n = len(slot["ids"])
             for m in modalities:
                 slot["X"][m][n] = tensors[m]
+                slot["lengths"][m][n] = lengths[m]
             slot["labels"].append(label_row)
             slot["ids"].append(f"{video}[{j}]")
 
@@ -316,6 +346,8 @@ def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
         n = len(out[g]["ids"])
         X = {m: clean_nonfinite(out[g]["X"][m][:n], nonfinite, f"the {m} features of {g!r}")
              for m in modalities}
+        if absent:
+            X.update({f"{m}_lengths": out[g]["lengths"][m][:n] for m in modalities})
         labels = np.asarray(out[g]["labels"], dtype=np.float32).reshape(n, _N_LABEL_COLUMNS)
         intensities = labels[:, 1:][:, columns]
         results[g] = Bunch(
