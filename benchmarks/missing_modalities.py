@@ -25,7 +25,8 @@ Reported, mean and standard deviation over seeds:
 - zero-shot on the synthetic data: each emotion in turn is held out of
   training (``hold_out_emotion``), added back from its word vector
   (``add_emotions``) and scored on the whole test split; AUC of the held-out
-  emotion, averaged over the emotions.
+  emotion, averaged over the emotions within each seed (the standard
+  deviation is over seeds).
 
 Run (1 thread)::
 
@@ -34,7 +35,9 @@ Run (1 thread)::
 
 ``--no-mosi`` skips CMU-MOSI; without its files (``../shared/datasets/
 cmu-mosi-utterance`` relative to the repository root, or ``--mosi DIR``) it is
-skipped with a message.
+skipped with a message. ``--json FILE`` saves the per-seed results;
+``--from-json FILE`` prints the tables and draws the figure from such a file
+without training.
 """
 
 import argparse
@@ -137,6 +140,7 @@ def run_synthetic(args):
                   "dropout": synthetic_estimator(args, seed, args.dropout).fit(X_tr, Y_tr)}
         per_seed.append(robustness(models, X_te, synthetic_metrics(Y_te), seed))
         print(f"synthetic seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
+        per_emotion = []
         for held in args.zero_shot:
             X_seen, Y_seen, seen, column = hold_out_emotion(X_tr, Y_tr, held,
                                                             emotions=EMOTIONS)
@@ -144,8 +148,11 @@ def run_synthetic(args):
             for name, dropout in (("complete", None), ("dropout", args.dropout)):
                 clf = synthetic_estimator(args, seed, dropout, seen).fit(X_seen, Y_seen)
                 models[name] = clf.add_emotions([held])
-            zero_shot.append(robustness(models, X_te, zero_shot_metrics(Y_te, column), seed))
+            per_emotion.append(
+                robustness(models, X_te, zero_shot_metrics(Y_te, column), seed))
             print(f"  zero-shot {held}: done", flush=True)
+        if per_emotion:
+            zero_shot.append(per_emotion)
     return per_seed, zero_shot
 
 
@@ -174,15 +181,23 @@ def run_mosi(args):
     return per_seed
 
 
+def _value(run, m, rate, method, metric):
+    """One seed's figure; a list of runs (zero-shot emotions) is averaged."""
+    if isinstance(run, list):
+        return float(np.mean([_value(r, m, rate, method, metric) for r in run]))
+    return run[m][rate][method][metric]
+
+
 def summarise(per_seed, metric):
-    """{modality: {rate: {method: (mean, std)}}} of ``metric`` (in %)."""
+    """{modality: {rate: {method: (mean, std over seeds)}}} of ``metric`` (in %)."""
     out = {}
     for m in MODALITIES:
         out[m] = {}
         for rate in RATES:
             out[m][rate] = {}
             for method in METHODS:
-                values = 100 * np.array([run[m][rate][method][metric] for run in per_seed])
+                values = 100 * np.array([_value(run, m, rate, method, metric)
+                                         for run in per_seed])
                 out[m][rate][method] = (float(values.mean()), float(values.std()))
     return out
 
@@ -231,6 +246,16 @@ def plot(panels, path):
     print(f"plot written to {path}")
 
 
+def _rates_as_floats(value):
+    """JSON turned the rate keys into strings: turn them back."""
+    if isinstance(value, list):
+        return [_rates_as_floats(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    return {(float(k) if k.replace(".", "", 1).isdigit() else k): _rates_as_floats(v)
+            for k, v in value.items()}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -247,14 +272,20 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write the per-seed results here")
     parser.add_argument("--plot", type=Path, help="write the figure here")
+    parser.add_argument("--from-json", type=Path,
+                        help="report the results saved with --json, without training")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    start = time.perf_counter()
-    synthetic, zero_shot = run_synthetic(args)
-    mosi = None if args.no_mosi else run_mosi(args)
-    print(f"\ntotal {time.perf_counter() - start:.0f} s; seeds {args.seeds}, "
-          f"modality_dropout {args.dropout}")
+    if args.from_json:
+        saved = _rates_as_floats(json.loads(args.from_json.read_text()))
+        synthetic, zero_shot, mosi = saved["synthetic"], saved["zero_shot"], saved["mosi"]
+    else:
+        start = time.perf_counter()
+        synthetic, zero_shot = run_synthetic(args)
+        mosi = None if args.no_mosi else run_mosi(args)
+        print(f"\ntotal {time.perf_counter() - start:.0f} s; seeds {args.seeds}, "
+              f"modality_dropout {args.dropout}")
 
     panels = [("synthetic (AUC)", summarise(synthetic, "AUC"))]
     print(table("Synthetic, macro AUC (%)", panels[0][1]))
