@@ -365,3 +365,16 @@ def test_cmu_mosei_reports_missing_segments_as_absent(tmp_path):
     aligned = align_csd({"words": words, "audio": audio}, "words", collapse="mean",
                         impute="absent")
     assert [v["features"].shape[0] for v in aligned["audio"].values()] == [1, 0, 0, 1, 1]
+
+
+def test_modality_dropout_survives_save_and_load(tmp_path, data):
+    from skmemo.persistence import load
+
+    X, Y = data
+    clf = small_clf(max_epochs=1, modality_dropout={"visual": 0.4}).fit(X[:96], Y[:96])
+    clf.save(tmp_path / "model.skmemo")
+    loaded = load(tmp_path / "model.skmemo")
+    assert loaded.get_params()["modality_dropout"] == {"visual": 0.4}
+    assert loaded.module_.modality_dropout == {"visual": 0.4}
+    R = _ragged(X[:40], "audio", np.arange(40) % 2 == 0)
+    np.testing.assert_array_equal(loaded.predict_proba(R), clf.predict_proba(R))
