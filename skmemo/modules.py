@@ -454,6 +454,8 @@ class EmotionEmbeddingModel(nn.Module):
             fused = fused + torch.where(
                 here, self.fusion_weights[MODALITIES.index(m)] * s, torch.zeros_like(s))
             count = count + here.to(s.dtype)
+        if bool((count == 0).any()):
+            raise ValueError("a sample has no present modality (every length is 0)")
         return fused * (len(self.modalities) / count)
 
     def drop_modalities(self, inputs, lengths=None):
@@ -489,6 +491,8 @@ class EmotionEmbeddingModel(nn.Module):
         if self.training and getattr(self, "modality_dropout", None):
             lengths = self.drop_modalities(inputs, lengths)
         reps, present = self.encode(inputs, lengths, return_present=True)
+        if not reps:
+            raise ValueError("no sample of the batch has a present modality")
         if self.keep_representation and self.training:
             # (B, sum H_m): the joint representation an auxiliary loss reads;
             # absent modalities contribute zeros

@@ -378,3 +378,13 @@ def test_modality_dropout_survives_save_and_load(tmp_path, data):
     assert loaded.module_.modality_dropout == {"visual": 0.4}
     R = _ragged(X[:40], "audio", np.arange(40) % 2 == 0)
     np.testing.assert_array_equal(loaded.predict_proba(R), clf.predict_proba(R))
+
+
+def test_module_refuses_samples_without_modality():
+    model = EmotionEmbeddingModel(torch.randn(2, 6), {"text": 3, "audio": 4}).eval()
+    text, audio = torch.ones(3, 2, 3), torch.ones(3, 2, 4)
+    with pytest.raises(ValueError, match="no present modality"):
+        model(text=text, audio=audio, text_lengths=torch.tensor([2, 0, 2]),
+              audio_lengths=torch.tensor([0, 0, 2]))
+    with pytest.raises(ValueError, match="no sample of the batch"):
+        model(text=text, text_lengths=torch.zeros(3, dtype=torch.long))
