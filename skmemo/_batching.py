@@ -253,7 +253,17 @@ class LengthOrderMixin:
         lengths = dataset_lengths(dataset, self.padding)
         if lengths is None:
             return None
-        return np.argsort(lengths, kind="stable")
+        order = np.argsort(lengths, kind="stable")
+        batch_size = kwargs.get("batch_size", self.predict_batch_size or 1024)
+        if batch_size == -1:
+            batch_size = len(order)
+        # the batches hold samples of similar length; inside a batch the samples
+        # keep their input order, so a sample's place in its batch does not depend
+        # on the lengths of the others (a sample whose modality is absent then gets
+        # exactly the prediction it gets from the other modalities alone)
+        return np.concatenate([np.sort(order[i:i + batch_size])
+                               for i in range(0, len(order), batch_size)]
+                              or [order])
 
     def forward(self, X, training=False, device="cpu"):
         """Module outputs for every sample of ``X``, in the order of ``X``.

@@ -88,7 +88,13 @@ def _pad_time(x, T, padding):
 
 
 def _real_lengths(x, lengths, padding):
-    return lengths.long() if lengths is not None else lengths_from_padding(x, padding)
+    if lengths is None:
+        return lengths_from_padding(x, padding)
+    if bool((lengths == 0).any()):
+        raise ValueError(
+            "the baseline models need every given modality for every sample; a "
+            "length of 0 (absent modality) is handled by MultimodalEmotionClassifier")
+    return lengths.long()
 
 
 class EarlyFusionLSTM(nn.Module):

@@ -16,7 +16,7 @@ from ._batching import MultimodalDataset
 from .continual import ContinualMixin, GEMProjection, _check_memory_size
 from .data import MODALITIES, check_X
 from .losses import swfc_loss
-from .modules import EmotionEmbeddingModel
+from .modules import EmotionEmbeddingModel, check_modality_dropout
 from .pretraining import contrastive_pretrain
 
 __all__ = ["MultimodalEmotionClassifier", "MultimodalDataset", "resolve_device"]
@@ -61,6 +61,14 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
         enriches every modality's sequence with the others before the scoring
         (zero-shot still works); set its size with ``module__attention_dim``
         (64), ``module__attention_layers`` (2), ``module__attention_heads`` (4).
+    modality_dropout : None, float or dict, default=None
+        Modality dropout during training: each modality of each training
+        sample is treated as absent with this probability (one float for all
+        modalities, or ``{modality: probability}``, each in [0, 1)); a
+        sample never loses all its modalities. Makes a model robust to
+        modalities missing at prediction time (see the user guide on missing
+        modalities). None trains on what is given. ``set_params`` on a fitted
+        estimator takes effect at the next ``fit`` / ``partial_fit``.
     threshold : float, array-like of shape (K,) or mapping, default=0.5
         ``predict`` returns ``predict_proba > thresholds_``. A float applies to
         every emotion (also to emotions added later, unless
@@ -177,6 +185,7 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
         dropout=0.15,
         padding="pre",
         fusion="weighted",
+        modality_dropout=None,
         threshold=0.5,
         class_weight="balanced",
         lr=1e-3,
@@ -225,6 +234,7 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
         )
         self.hidden_sizes = hidden_sizes
         self.fusion = fusion
+        self.modality_dropout = modality_dropout
         self.memory_size = memory_size
         self.swfc_weight = swfc_weight
         self.swfc_temperature = swfc_temperature
@@ -247,6 +257,8 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
         kwargs["hidden_sizes"] = self.hidden_sizes
         if self.fusion != "weighted":
             kwargs["fusion"] = self.fusion
+        if self.modality_dropout is not None:
+            kwargs["modality_dropout"] = self.modality_dropout
         return kwargs
 
     def _check_params(self):
@@ -255,6 +267,7 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
         if self.fusion not in ("weighted", "cross_attention"):
             raise ValueError(
                 f"fusion must be 'weighted' or 'cross_attention', got {self.fusion!r}")
+        check_modality_dropout(self.modality_dropout)
         if self.pretrain_epochs < 0 or self.swfc_weight < 0:
             raise ValueError("pretrain_epochs and swfc_weight must be >= 0")
         if self.hidden_sizes is not None:
@@ -282,6 +295,12 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
         super()._prepare_training(X)
         if hasattr(self.network_, "keep_representation"):
             self.network_.keep_representation = bool(self.swfc_weight)
+        if (hasattr(self.network_, "modality_dropout")
+                and "modality_dropout" not in self.get_params_for("module")):
+            # set_params(modality_dropout=...) after fit reaches the fitted network,
+            # stored as the module stores it: {modality: probability}
+            self.network_.modality_dropout = check_modality_dropout(
+                self.modality_dropout, self.network_.modalities)
         for p in self.network_.encoders.parameters():
             p.requires_grad_(not self.freeze_encoders)
 

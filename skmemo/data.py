@@ -16,6 +16,12 @@ entries, 1-D integer arrays of shape ``(n,)``::
 
     X = MultimodalData(text=text, text_lengths=[12, 50, 3, ...])
 
+A length of 0 marks the modality *absent* for that sample (no face detected, no
+usable audio, no transcript): the model skips it for that sample and fuses the
+modalities that are present (see :doc:`/missing_modalities`). Every sample needs
+at least one present modality. :func:`mark_absent` derives such lengths from
+all-NaN or all-zero samples.
+
 Why not a plain dict? scikit-learn counts samples with ``len(X)``: for a dict that
 is the number of *keys*, so ``train_test_split`` and ``cross_val_score`` fail, and
 ``KFold(3).split(a_dict)`` silently splits the keys. :class:`MultimodalData` is a
@@ -32,7 +38,15 @@ from skorch.helper import SliceDict
 
 from .exceptions import ModalityError
 
-__all__ = ["MODALITIES", "MultimodalData", "align_y", "check_X", "check_y", "take_rows"]
+__all__ = [
+    "MODALITIES",
+    "MultimodalData",
+    "align_y",
+    "check_X",
+    "check_y",
+    "mark_absent",
+    "take_rows",
+]
 
 MODALITIES = ("text", "audio", "visual")
 _LENGTHS = "_lengths"
@@ -291,7 +305,8 @@ def check_X(X, *, fitted=None, check_finite=True):
     ValueError
         If shapes are wrong (not 3-D, no samples, an empty axis, sample counts
         that differ, a feature dimension other than the fitted one), values
-        are not finite, or lengths are not integers in ``[1, seq_len]``.
+        are not finite, lengths are not integers in ``[0, seq_len]``, or a
+        sample has no modality at all (every one of its lengths is 0).
 
     Examples
     --------
@@ -374,15 +389,121 @@ def check_X(X, *, fitted=None, check_finite=True):
                 f"got dtype {lengths.dtype} and shape {lengths.shape}"
             )
         seq_len = arrays[modality].shape[1]
-        if lengths.size and (lengths.min() < 1 or lengths.max() > seq_len):
+        if lengths.shape[0] != arrays[modality].shape[0]:
             raise ValueError(
-                f"X[{key!r}] must lie in [1, {seq_len}] (the sequence length of "
+                f"X[{key!r}] holds {lengths.shape[0]} lengths but X[{modality!r}] holds "
+                f"{arrays[modality].shape[0]} samples")
+        negative = np.flatnonzero(lengths < 0)
+        if negative.size:
+            raise ValueError(
+                f"X[{key!r}] must not be negative (0 marks {modality!r} absent for a "
+                f"sample); got {lengths[negative[0]]} at sample {negative[0]}"
+                + (f" and {negative.size - 1} more" if negative.size > 1 else ""))
+        if lengths.size and lengths.max() > seq_len:
+            raise ValueError(
+                f"X[{key!r}] must lie in [0, {seq_len}] (the sequence length of "
                 f"{modality!r}); got values in [{lengths.min()}, {lengths.max()}]"
             )
         arrays[key] = lengths.astype(np.int64)
+    _check_some_modality(arrays)
     if isinstance(X, MultimodalData) and all(arrays[k] is X[k] for k in X):
         return X
     return MultimodalData(**arrays)
+
+
+def _check_some_modality(arrays):
+    """Refuse samples whose every modality is absent (length 0)."""
+    n = next(_n_rows(v) for k, v in arrays.items() if k in MODALITIES)
+    present = np.zeros(n, dtype=bool)
+    for m in MODALITIES:
+        if m not in arrays:
+            continue
+        lengths = arrays.get(m + _LENGTHS)
+        if lengths is None:
+            return  # lengths read from the padding are at least 1: all present
+        present |= lengths > 0
+    empty = np.flatnonzero(~present)
+    if empty.size:
+        shown = empty[:10].tolist()
+        raise ValueError(
+            f"{empty.size} sample(s) have no modality at all (every "
+            f"'<modality>_lengths' is 0), e.g. samples {shown}; each sample needs at "
+            "least one present modality. Drop these samples"
+        )
+
+
+def mark_absent(X, *, marker="nan", padding="pre"):
+    """Mark all-NaN (or all-zero) samples of each modality as absent.
+
+    Returns a copy of ``X`` with ``"<modality>_lengths"`` for every modality:
+    0 where the sample's whole ``(T, d)`` block is NaN (``marker="nan"``) or
+    zero (``marker="zero"``), otherwise the given length or, without one,
+    the length read from the zero padding. The features of absent samples are
+    set to 0, so that the input checks (which refuse NaN) pass.
+
+    Parameters
+    ----------
+    X : mapping or MultimodalData
+        Modality arrays ``(n, T_m, d_m)``, optionally with
+        ``"<modality>_lengths"``. Read into memory.
+    marker : {"nan", "zero"}, default="nan"
+        Which samples are absent: those that are entirely NaN, or entirely
+        zero. Without this step an all-zero sample is read as one zero step
+        and enters the fusion with its full weight.
+    padding : {"pre", "post"}, default="pre"
+        Where the zero padding sits when ``X`` has no ``<modality>_lengths``
+        (use the estimator's setting).
+
+    Returns
+    -------
+    MultimodalData
+
+    Raises
+    ------
+    ValueError
+        If ``marker`` or ``padding`` is not one of the allowed values, or a
+        sample ends up with no modality at all.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmemo.data import mark_absent
+    >>> audio = np.ones((3, 4, 2))
+    >>> audio[1] = np.nan
+    >>> X = mark_absent({"text": np.ones((3, 5, 2)), "audio": audio})
+    >>> X["audio_lengths"].tolist(), X["text_lengths"].tolist()
+    ([4, 0, 4], [5, 5, 5])
+    """
+    from .modules import lengths_from_padding  # torch-side helper, imported late
+
+    if marker not in ("nan", "zero"):
+        raise ValueError(f"marker must be 'nan' or 'zero', got {marker!r}")
+    if padding not in ("pre", "post"):
+        raise ValueError(f"padding must be 'pre' or 'post', got {padding!r}")
+    X = check_X(X, check_finite=False)
+    out = {}
+    for m in X.modalities:
+        x = X[m]
+        x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+        x = x.astype(np.float32)
+        flat = x.reshape(len(x), -1)
+        absent = (np.isnan(flat) if marker == "nan" else flat == 0).all(axis=1)
+        given = X.get(m + _LENGTHS)
+        if given is not None:
+            lengths = np.asarray(given, dtype=np.int64).copy()
+        else:
+            # NaN and inf count as real values, as in ModalityScaler
+            clean = np.where(absent[:, None, None], 0, x)
+            lengths = lengths_from_padding(torch.from_numpy(clean), padding).numpy()
+            lengths = lengths.astype(np.int64)
+        lengths[absent] = 0
+        if absent.any():
+            x = x.copy()
+            x[absent] = 0
+        out[m] = x
+        out[m + _LENGTHS] = lengths
+    _check_some_modality(out)
+    return MultimodalData(**out)
 
 
 def _is_missing(value):

@@ -44,19 +44,29 @@ class CrossModalLayer(nn.Module):
         )
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, query, sources, masks, blocks=None):
+    def forward(self, query, sources, masks, blocks=None, present=None):
         """Enrich ``query`` (B, Tq, D) with ``sources`` [(B, Ts, D)].
 
         ``masks`` are (B, Ts) with True at padding; ``blocks`` names the
         attention block used for each source (default: in order), so that a
         layer built for three modalities also runs when one is missing.
+        ``present`` holds, per source, None (present for every sample) or a
+        (B,) bool tensor: where False the source is absent for that sample and
+        its block leaves the sample's query unchanged, exactly as if the
+        source were not given.
         """
         blocks = range(len(sources)) if blocks is None else blocks
+        present = [None] * len(sources) if present is None else present
         h = query
-        for i, src, mask in zip(blocks, sources, masks):
+        for i, src, mask, here in zip(blocks, sources, masks, present):
+            if here is not None:
+                # an all-masked row would make the softmax NaN: let absent rows
+                # attend to their (zero) steps, then discard the result
+                mask = mask & here[:, None]
             out, _ = self.attention[i](h, src, src, key_padding_mask=mask,
                                        need_weights=False)
-            h = self.norms[i](h + self.dropout(out))
+            new = self.norms[i](h + self.dropout(out))
+            h = new if here is None else torch.where(here[:, None, None], new, h)
         return self.norms[-1](h + self.dropout(self.feed_forward(h)))
 
 
@@ -99,16 +109,21 @@ class CrossModalEncoder(nn.Module):
 
         Modalities absent from ``sequences`` are skipped (inference on a
         subset); with a single modality present the input is returned as is.
+        A length of 0 marks a modality absent for one sample: its keys are
+        masked (the blocks that read it leave the sample unchanged), and its
+        own output rows are meaningless (the caller discards them).
         """
         present = [m for m in self.modalities if m in sequences]
         if len(present) < 2:
             return sequences
         h = {m: self.project_in[m](sequences[m]) for m in present}  # (B, T_m, D)
-        masks = {}
+        masks, here = {}, {}
         for m in present:
             T = sequences[m].shape[1]
             steps = torch.arange(T, device=sequences[m].device)[None, :]
-            masks[m] = steps >= lengths[m].to(steps.device)[:, None]  # True = padding
+            L = lengths[m].to(steps.device)
+            masks[m] = steps >= L[:, None]  # True = padding
+            here[m] = None if bool((L > 0).all()) else L > 0
         for depth in range(len(next(iter(self.layers.values())))):
             new = {}
             for m in present:
@@ -117,6 +132,7 @@ class CrossModalEncoder(nn.Module):
                 new[m] = self.layers[m][depth](
                     h[m], [h[others[i]] for i in blocks],
                     [masks[others[i]] for i in blocks], blocks,
+                    [here[others[i]] for i in blocks],
                 )
             h = new
         return {m: sequences[m] + self.project_out[m](h[m]) for m in present}

@@ -17,7 +17,10 @@ The model, read top to bottom:
 2. textual emotion embeddings ``E_t`` (K, d): word vectors, frozen;
 3. mapping functions ``E_a = f_ta(E_t)``, ``E_v = f_tv(E_t)``: one affine layer each;
 4. scores ``s_m = E_m r_m``: raw dot products, (B, K) per modality;
-5. fusion ``sum_m w_m s_m`` with learned weights initialised to 1/3.
+5. fusion ``sum_m w_m s_m`` with learned weights initialised to 1/3, over the
+   modalities present for each sample (length 0 in ``<modality>_lengths``
+   marks a modality absent for a sample: it gets no encoder output and no
+   score, and the sum is rescaled by ``n_fitted / n_present``).
 
 Because ``E_t`` are word vectors and ``f_ta``, ``f_tv`` are functions of them, a
 new emotion is added by appending its word vector (zero-shot).
@@ -32,6 +35,7 @@ from .fusion import CrossModalEncoder
 
 __all__ = [
     "MODALITIES",
+    "check_modality_dropout",
     "lengths_from_padding",
     "SequenceEncoder",
     "EmotionEmbeddingModel",
@@ -65,6 +69,56 @@ def lengths_from_padding(x, padding="pre"):
     lengths = T - first
     lengths = torch.where(nonzero.any(dim=1), lengths, torch.ones_like(lengths))
     return lengths.long()
+
+
+def check_modality_dropout(value, modalities=MODALITIES):
+    """Validate a modality-dropout setting; return ``{modality: probability}``.
+
+    Parameters
+    ----------
+    value : None, float or dict
+        None (or 0): no modality dropout. A float in ``[0, 1)``: the
+        probability of dropping each modality of a training sample. A dict
+        ``{modality: probability}``: one probability per modality (missing
+        modalities are never dropped).
+    modalities : sequence of str, default=MODALITIES
+        The modalities the model reads.
+
+    Returns
+    -------
+    dict
+        ``{modality: probability}`` for the modalities with a probability
+        above 0; empty when nothing is dropped.
+
+    Examples
+    --------
+    >>> from skmemo.modules import check_modality_dropout
+    >>> check_modality_dropout(0.25, ["text", "audio"])
+    {'text': 0.25, 'audio': 0.25}
+    >>> check_modality_dropout({"audio": 0.5, "visual": 0.0})
+    {'audio': 0.5}
+    """
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(MODALITIES))
+        if unknown:
+            raise ValueError(
+                f"modality_dropout has unknown modalities {unknown}; use names among "
+                f"{list(MODALITIES)}")
+        probs = dict(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        probs = dict.fromkeys(modalities, value)
+    else:
+        raise ValueError(
+            "modality_dropout must be None, a probability in [0, 1) or a dict "
+            f"{{modality: probability}}; got {value!r}")
+    bad = {m: p for m, p in probs.items()
+           if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1}
+    if bad:
+        raise ValueError(
+            f"modality_dropout probabilities must lie in [0, 1); got {bad}")
+    return {m: float(p) for m, p in probs.items() if p > 0 and m in modalities}
 
 
 def _left_align(x, lengths):
@@ -218,12 +272,28 @@ class EmotionEmbeddingModel(nn.Module):
         learned weights as usual.
     attention_dim, attention_layers, attention_heads : int, default=64, 2, 4
         Width, depth and heads of the cross-modal attention.
+    modality_dropout : None, float or dict, default=None
+        In training mode only, drop each modality of each sample with this
+        probability (one float for all, or ``{modality: probability}``), as
+        if it were absent; a sample never loses all its modalities. See
+        :func:`check_modality_dropout`.
+
+    Notes
+    -----
+    Absent modalities. Length 0 in ``<modality>_lengths`` marks a modality
+    absent for a sample. The sample is left out of that modality's encoder
+    call (packed sequences refuse length 0); its sequence vector and scores
+    for that modality are zero and do not enter the fusion, which is rescaled
+    by ``n_fitted / n_present`` per sample, exactly as when the modality is
+    not given at all. With cross-modal attention, an absent modality's keys
+    are masked: the attention block that reads it leaves the sample's query
+    unchanged.
     """
 
     def __init__(self, emotion_vectors, input_dims, hidden_sizes=None, num_layers=2,
                  rnn="lstm", dropout=0.15, bidirectional=True, padding="pre",
                  fusion="weighted", attention_dim=64, attention_layers=2,
-                 attention_heads=4):
+                 attention_heads=4, modality_dropout=None):
         super().__init__()
         emotion_vectors = torch.as_tensor(emotion_vectors, dtype=torch.float32)
         if emotion_vectors.ndim != 2:
@@ -241,6 +311,7 @@ class EmotionEmbeddingModel(nn.Module):
                 f"fusion must be 'weighted' or 'cross_attention', got {fusion!r}")
         self.modalities = tuple(m for m in MODALITIES if m in input_dims)
         self.padding = padding
+        self.modality_dropout = check_modality_dropout(modality_dropout, self.modalities)
         d = emotion_vectors.shape[1]
         sizes = {"text": d, "audio": 64, "visual": 64}
         sizes.update(hidden_sizes or {})
@@ -299,63 +370,134 @@ class EmotionEmbeddingModel(nn.Module):
             raise ValueError(f"the model was not built for modalities {sorted(extra)}")
         return present
 
+    def _lengths(self, inputs, lengths):
+        """Lengths of every given modality: explicit, else read from the padding."""
+        out = {}
+        for m, x in inputs.items():
+            L = (lengths or {}).get(m)
+            out[m] = lengths_from_padding(x, self.padding) if L is None else L.long()
+        return out
+
     def encode_sequences(self, inputs, lengths=None):
-        """Run the encoders: {m: ((B, T', H_m) outputs, (B,) lengths)}."""
-        lengths = lengths or {}
+        """Run the encoders: {m: ((B, T', H_m) outputs, (B,) lengths)}.
+
+        A sample whose length is 0 for a modality is left out of that
+        modality's encoder call; its outputs are zero. A modality absent from
+        every sample of the batch is left out of the result.
+        """
+        inputs = self._inputs(inputs)
         encoded = {}
-        for m, x in self._inputs(inputs).items():
-            L = lengths.get(m)
-            L = lengths_from_padding(x, self.padding) if L is None else L.long()
-            if self.padding == "pre":
-                # only the last max(L) steps hold real data: align just those
-                x = _left_align(x[:, x.shape[1] - int(L.max()):], L)
-            encoded[m] = (self.encoders[m](x, L), L)
+        for m, L in self._lengths(inputs, lengths).items():
+            x = inputs[m]
+            here = L > 0
+            if bool(here.all()):
+                encoded[m] = (self._encode_present(m, x, L), L)
+            elif bool(here.any()):
+                idx = here.nonzero().squeeze(1)
+                out = self._encode_present(m, x[idx], L[idx])  # (b, T', H)
+                full = out.new_zeros((x.shape[0],) + tuple(out.shape[1:]))
+                encoded[m] = (full.index_copy(0, idx.to(out.device), out), L)
         return encoded
 
-    def encode(self, inputs, lengths=None, cross_modal=True):
+    def _encode_present(self, m, x, L):
+        if self.padding == "pre":
+            # only the last max(L) steps hold real data: align just those
+            x = _left_align(x[:, x.shape[1] - int(L.max()):], L)
+        return self.encoders[m](x, L)
+
+    def encode(self, inputs, lengths=None, cross_modal=True, return_present=False):
         """Sequence vectors r_m: {m: (B, H_m)} (text projected to d if needed).
 
         ``cross_modal=False`` skips the cross-modal attention (used by
-        unimodal contrastive pre-training).
+        unimodal contrastive pre-training). Rows of samples for which a
+        modality is absent (length 0) are zero. With ``return_present=True``
+        also returns ``{m: (B,) bool}``, True where the modality is present.
+        A modality absent from every sample of the batch is in neither dict.
         """
         encoded = self.encode_sequences(inputs, lengths)
         if self.cross_modal is not None and cross_modal:
             seqs = self.cross_modal({m: o for m, (o, _) in encoded.items()},
                                     {m: L for m, (_, L) in encoded.items()})
             encoded = {m: (seqs[m], L) for m, (_, L) in encoded.items()}
-        reps = {}
+        reps, present = {}, {}
         for m, (out, L) in encoded.items():
-            r = SequenceEncoder.last_step(out, L)  # (B, H_m)
+            here = L > 0
+            r = SequenceEncoder.last_step(out, L.clamp(min=1))  # (B, H_m)
             if m == "text" and self.text_projection is not None:
                 r = self.text_projection(r)  # (B, d)
-            reps[m] = r
-        return reps
+            if not bool(here.all()):
+                r = torch.where(here.to(r.device)[:, None], r, torch.zeros_like(r))
+            reps[m], present[m] = r, here
+        return (reps, present) if return_present else reps
 
     def scores(self, reps):
         """Per-modality logits s_m = E_m r_m: {m: (B, K)}."""
         E = self.modality_embeddings()
         return {m: r @ E[m].T for m, r in reps.items()}
 
-    def fuse(self, scores):
-        """Weighted sum of the available modalities' scores: (B, K).
+    def fuse(self, scores, present=None):
+        """Weighted sum of the present modalities' scores: (B, K).
 
-        A model built for one modality returns its scores directly. When only
-        some of the fitted modalities are given, the weighted sum is rescaled by
-        ``n_fitted / n_given`` so that logits keep their scale.
+        A model built for one modality returns its scores directly. Each
+        sample's weighted sum runs over the modalities present for it
+        (``present``: ``{m: (B,) bool}``; None means all given modalities)
+        and is rescaled by ``n_fitted / n_present`` so that logits keep their
+        scale, the same rule as for a modality not given at all.
         """
         if len(self.modalities) == 1:
             return next(iter(scores.values()))
-        fused = sum(self.fusion_weights[MODALITIES.index(m)] * s for m, s in scores.items())
-        return fused * (len(self.modalities) / len(scores))
+        if present is None or all(bool(p.all()) for p in present.values()):
+            fused = sum(self.fusion_weights[MODALITIES.index(m)] * s
+                        for m, s in scores.items())
+            return fused * (len(self.modalities) / len(scores))
+        fused, count = 0, 0
+        for m, s in scores.items():
+            here = present[m].to(s.device)[:, None]
+            fused = fused + torch.where(
+                here, self.fusion_weights[MODALITIES.index(m)] * s, torch.zeros_like(s))
+            count = count + here.to(s.dtype)
+        if bool((count == 0).any()):
+            raise ValueError("a sample has no present modality (every length is 0)")
+        return fused * (len(self.modalities) / count)
+
+    def drop_modalities(self, inputs, lengths=None):
+        """Lengths with modalities dropped at random (modality dropout): {m: (B,)}.
+
+        Each present modality of each sample is dropped (length set to 0)
+        with its probability in ``modality_dropout``; where that would leave
+        a sample with nothing, one of its present modalities, drawn at
+        random, is kept. Uses torch's global random generator.
+        """
+        inputs = self._inputs(inputs)
+        lengths = self._lengths(inputs, lengths)
+        probs = getattr(self, "modality_dropout", None) or {}
+        given = list(lengths)
+        if len(given) < 2 or not any(probs.get(m, 0) for m in given):
+            return lengths
+        L = torch.stack([lengths[m] for m in given], dim=1)  # (B, M)
+        keep = L > 0
+        p = torch.tensor([probs.get(m, 0.0) for m in given], device=L.device)
+        kept = keep & (torch.rand(L.shape, device=L.device) >= p)
+        lost = ~kept.any(dim=1)
+        if bool(lost.any()):
+            pick = torch.rand(L.shape, device=L.device).masked_fill(~keep, -1).argmax(dim=1)
+            kept[lost, pick[lost]] = True
+        L = torch.where(kept, L, torch.zeros_like(L))
+        return {m: L[:, j] for j, m in enumerate(given)}
 
     def forward(self, text=None, audio=None, visual=None, text_lengths=None,
                 audio_lengths=None, visual_lengths=None):
         inputs = {"text": text, "audio": audio, "visual": visual}
         lengths = {m: L for m, L in zip(MODALITIES, (text_lengths, audio_lengths,
                                                      visual_lengths)) if L is not None}
-        reps = self.encode(inputs, lengths)
+        if self.training and getattr(self, "modality_dropout", None):
+            lengths = self.drop_modalities(inputs, lengths)
+        reps, present = self.encode(inputs, lengths, return_present=True)
+        if not reps:
+            raise ValueError("no sample of the batch has a present modality")
         if self.keep_representation and self.training:
-            # (B, sum H_m): the joint representation an auxiliary loss reads
+            # (B, sum H_m): the joint representation an auxiliary loss reads;
+            # absent modalities contribute zeros
             self.last_representation = torch.cat(
                 [F.normalize(reps[m], dim=1) for m in self.modalities if m in reps], dim=1)
-        return self.fuse(self.scores(reps))  # (B, K)
+        return self.fuse(self.scores(reps), present)  # (B, K)

@@ -16,7 +16,9 @@ Which steps are real:
 
 - with an explicit ``"<modality>_lengths"`` entry in ``X``, the last
   ``lengths[i]`` steps of sample ``i`` (``padding="pre"``) or the first
-  ``lengths[i]`` steps (``padding="post"``);
+  ``lengths[i]`` steps (``padding="post"``); a length of 0 marks the modality
+  absent for that sample: it has no real step, enters no statistics and is all
+  zero in the output (see :func:`skmemo.data.mark_absent` for all-NaN samples);
 - otherwise every step from the first step with a non-zero feature onwards
   (``padding="pre"``: leading all-zero steps are padding, as produced by the
   CMU-MultimodalSDK), or up to the last such step (``padding="post"``). Zero

@@ -5,7 +5,9 @@ Contrastive Loss" (Franceschini, Fini, Beyan, Conti, Arrigoni, Ricci; ICPR 2022,
 https://arxiv.org/abs/2207.11482): every modality's encoder gets a projection
 head; for every ordered pair of modalities an InfoNCE loss pulls together the
 two views of the same sample and pushes apart the other samples of the batch.
-No labels are used. The heads are dropped afterwards; the estimator then trains
+No labels are used. With ragged inputs (a modality absent for some samples),
+each pair of modalities is contrasted over the samples that hold both. The
+heads are dropped afterwards; the estimator then trains
 its emotion scoring on the labelled data, starting from the pre-trained
 encoders (or with them frozen: a linear probe).
 
@@ -76,9 +78,12 @@ def contrastive_pretrain(module, batches, *, epochs, lr=1e-3, temperature=0.07,
             lengths = {m: Xb[m + "_lengths"] for m in inputs if m + "_lengths" in Xb}
             if next(iter(inputs.values())).shape[0] < 2:
                 continue  # InfoNCE needs at least one negative
-            reps = module.encode(inputs, lengths, cross_modal=False)
-            loss = pairwise_infonce_loss({m: heads[m](r) for m, r in reps.items()},
-                                         temperature=temperature)
+            reps, present = module.encode(inputs, lengths, cross_modal=False,
+                                          return_present=True)
+            loss = _ragged_infonce({m: heads[m](r) for m, r in reps.items()}, present,
+                                   temperature)
+            if loss is None:
+                continue  # no pair of modalities shares two samples
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -87,3 +92,28 @@ def contrastive_pretrain(module, batches, *, epochs, lr=1e-3, temperature=0.07,
         history.append(total / max(count, 1))
     module.train(was_training)
     return history
+
+
+def _ragged_infonce(projected, present, temperature):
+    """Pairwise InfoNCE over the samples that hold both modalities of each pair.
+
+    With every modality present for every sample this is
+    :func:`~skmemo.losses.pairwise_infonce_loss` itself; otherwise each
+    (unordered) pair of modalities contributes the loss over the samples
+    that have both, and the pairs are averaged. None when no pair has two
+    such samples (InfoNCE needs a negative).
+    """
+    names = list(projected)
+    if all(bool(present[m].all()) for m in names):
+        if len(names) < 2:
+            return None
+        return pairwise_infonce_loss(projected, temperature=temperature)
+    losses = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            both = present[a] & present[b]
+            if int(both.sum()) >= 2:
+                losses.append(pairwise_infonce_loss(
+                    {a: projected[a][both], b: projected[b][both]},
+                    temperature=temperature))
+    return torch.stack(losses).mean() if losses else None

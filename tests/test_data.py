@@ -40,7 +40,9 @@ def test_check_X_accepts_numpy_torch_and_lists():
     ({"text": np.zeros((2, 3))}, ValueError, "must be 3-D.*length-1 sequence"),
     ({"text": np.zeros((2, 3, 4)), "audio": np.zeros((3, 3, 4))}, ValueError, "same number"),
     ({"text": np.full((2, 3, 4), np.nan)}, ValueError, "NaN or inf"),
-    ({"text": np.zeros((2, 3, 4)), "text_lengths": np.array([0, 2])}, ValueError, r"\[1, 3\]"),
+    ({"text": np.zeros((2, 3, 4)), "text_lengths": np.array([0, 2])}, ValueError,
+     "no modality at all"),
+    ({"text": np.zeros((2, 3, 4)), "text_lengths": np.array([4, 2])}, ValueError, r"\[0, 3\]"),
     ({"audio_lengths": np.array([1, 2]), "text": np.zeros((2, 3, 4))}, ModalityError,
      "no 'audio' modality"),
 ])

@@ -367,11 +367,14 @@ def align_csd(sequences, reference, *, collapse=None, impute=None, epsilon=EPSIL
     collapse : {None, "mean"}, default=None
         "mean" averages the rows kept for an interval into one row (the SDK's
         collapse with an average function); None keeps them all.
-    impute : {None, "zeros"}, default=None
+    impute : {None, "zeros", "absent"}, default=None
         What to do when a sequence has no row overlapping a reference
         interval. None drops the entry from every sequence (the SDK's
         ``hard_unify``); "zeros" gives that sequence one row of zeros over the
-        reference interval (the SDK's ``impute`` with ``numpy.zeros``).
+        reference interval (the SDK's ``impute`` with ``numpy.zeros``);
+        "absent" keeps the entry with no row at all (``features`` of shape
+        ``(0, ...)``), which becomes length 0, an absent modality, in
+        ``<modality>_lengths``.
     epsilon : float, default=1e-5
         Tolerance in seconds: shorter reference intervals and overlaps are
         ignored.
@@ -401,8 +404,8 @@ def align_csd(sequences, reference, *, collapse=None, impute=None, epsilon=EPSIL
         )
     if collapse not in (None, "mean"):
         raise ValueError(f"collapse must be None or 'mean'; got {collapse!r}")
-    if impute not in (None, "zeros"):
-        raise ValueError(f"impute must be None or 'zeros'; got {impute!r}")
+    if impute not in (None, "zeros", "absent"):
+        raise ValueError(f"impute must be None, 'zeros' or 'absent'; got {impute!r}")
     if not (isinstance(epsilon, (int, float)) and epsilon >= 0):
         raise ValueError(f"epsilon must be a number >= 0; got {epsilon!r}")
     data = {name: _sequence_data(seq, name) for name, seq in sequences.items()}
@@ -425,9 +428,10 @@ def align_csd(sequences, reference, *, collapse=None, impute=None, epsilon=EPSIL
             entry = {reference: (ref_int[i:i + 1], ref_feat[i:i + 1])}
             for name, per_row in rows.items():
                 found = per_row[i]
-                if found is None and impute == "zeros":
+                if found is None and impute is not None:
                     dims = others[name][str(video).split("[")[0]][1].shape[1:]
-                    found = (ref_int[i:i + 1], np.zeros((1,) + dims))
+                    n = 1 if impute == "zeros" else 0
+                    found = (ref_int[i:i + n], np.zeros((n,) + dims))
                 entry[name] = found
             if any(v is None for v in entry.values()):
                 continue  # hard_unify: a sequence has nothing for this interval

@@ -217,13 +217,16 @@ def _pad_last(rows, seq_len, dims):
 
 
 def _word_aligned(w_int, rows, epsilon):
-    """Stage 1: one (averaged) row of ``rows`` per word; zeros when none overlaps."""
+    """Stage 1: one (averaged) row of ``rows`` per word; zeros when none overlaps.
+
+    The last column flags the words that had a row (1) or were imputed (0).
+    """
     intervals, features = sort_rows(*rows)
     found, means, spans = align_mean(w_int, intervals, features.reshape(len(features), -1),
                                      epsilon=epsilon)
     ok = np.abs(w_int[:, 0] - w_int[:, 1]) >= epsilon  # the SDK skips zero-length words
     # a word without rows keeps its interval and gets zeros (align_mean's defaults)
-    return sort_rows(spans[ok], means[ok])
+    return sort_rows(spans[ok], np.column_stack([means, found])[ok])
 
 
 def _segment_ids(labels, keys):
@@ -239,18 +242,24 @@ def _segment_ids(labels, keys):
     return ids
 
 
-def _video_segments(video, csds, groups, modalities, dims, seq_len, epsilon):
-    """Yield (segment id, {modality: (seq_len, d)}, label row) for one video."""
+def _video_segments(video, csds, groups, modalities, dims, seq_len, epsilon, absent=False):
+    """Yield (segment id, {modality: (seq_len, d)}, label row, {modality: length}).
+
+    ``absent``: a modality with no row for any word of a segment (or no entry
+    for the video) has length 0 instead of imputed zeros.
+    """
     w_int, w_feat = _rows(csds["text"]["data"], groups["text"][video])
     w_feat = w_feat.astype(np.float64)
     ok = np.abs(w_int[:, 0] - w_int[:, 1]) >= epsilon
     stage1 = {}
     for m in modalities:
         if m == "text":
-            stage1[m] = sort_rows(w_int[ok], w_feat[ok])
-        else:
+            stage1[m] = sort_rows(w_int[ok], np.column_stack([w_feat, ok])[ok])
+        elif video in groups[m]:
             stage1[m] = _word_aligned(w_int, _rows(csds[m]["data"], groups[m][video]),
                                       epsilon)
+        else:  # only with absent: the video has no entry in this sequence
+            stage1[m] = (w_int[ok], np.zeros((int(ok.sum()), dims[m] + 1)))
     keys = groups["labels"][video]
     l_int, l_feat = _rows(csds["labels"]["data"], keys)
     l_feat = l_feat.astype(np.float64).reshape(len(l_int), -1)
@@ -260,12 +269,16 @@ def _video_segments(video, csds, groups, modalities, dims, seq_len, epsilon):
         found = {m: rows[m][j] for m in modalities}
         if any(v is None for v in found.values()):
             continue  # zero-length segment, or a modality without rows: dropped
-        yield ids[j], {m: _pad_last(found[m][1], seq_len, dims[m]) for m in modalities}, \
-            l_feat[j]
+        feats = {m: f[:, :-1] for m, (_, f) in found.items()}
+        lengths = {m: min(len(f), seq_len) for m, f in feats.items()}
+        if absent:
+            lengths.update({m: 0 for m, (_, f) in found.items() if not f[:, -1].any()})
+        yield (ids[j], {m: _pad_last(feats[m], seq_len, dims[m]) for m in modalities},
+               l_feat[j], lengths)
 
 
 def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, emotions=None,
-                   nonfinite="zero", epsilon=EPSILON):
+                   nonfinite="zero", epsilon=EPSILON, missing="zero"):
     """Load CMU-MOSEI from the SDK's computational sequences, word-aligned.
 
     Reproduces the SDK's standard processing (see the module docstring):
@@ -325,6 +338,16 @@ def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, em
         estimator refuses them), or raise ("error").
     epsilon : float, default=1e-5
         The SDK's tolerance on interval ends, in seconds.
+    missing : {"zero", "absent"}, default="zero"
+        Audio or visual data missing for a whole segment (no frame overlaps
+        any of its words) or a whole video (no entry in the sequence).
+        "zero": the SDK's behaviour, the segment's words get rows of zeros and
+        videos without an entry are skipped. "absent": such segments and
+        videos are kept with the modality marked absent (length 0), and
+        ``data`` holds ``"<modality>_lengths"`` for every modality (the
+        number of words kept, at most ``seq_len``), so that the estimator
+        skips the modality for those samples (see the user guide on missing
+        modalities).
 
     Returns
     -------
@@ -364,6 +387,8 @@ def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, em
     ...
     FileNotFoundError: CMU-MOSEI folder 'no/such/folder' does not exist
     """
+    if missing not in ("zero", "absent"):
+        raise ValueError(f"missing must be 'zero' or 'absent'; got {missing!r}")
     sources, modalities = _sources(path_or_paths, modalities)
     seq_len = _check_seq_len(seq_len)
     nonfinite = check_nonfinite(nonfinite)
@@ -379,7 +404,7 @@ def load_cmu_mosei(path_or_paths, *, seq_len=50, folds=None, modalities=None, em
                 csds[role] = load_csd(src, lazy=True)
                 opened.append(csds[role])
         return _assemble(csds, modalities, seq_len, columns, names, fold_names,
-                         video_fold, nonfinite, epsilon)
+                         video_fold, nonfinite, epsilon, missing == "absent")
     finally:
         for csd in opened:
             csd.close()
@@ -406,11 +431,13 @@ def _feature_dims(csds, modalities):
 
 
 def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
-              nonfinite, epsilon):
+              nonfinite, epsilon, absent=False):
     dims = _feature_dims(csds, modalities)
     roles = ["text", "labels"] + [m for m in modalities if m != "text"]
     groups = {r: _group_entries(csds[r]["data"]) for r in roles}
     all_videos = set().union(*groups.values())
+    if absent:  # videos missing from audio or visual are kept, the modality absent
+        roles = ["text", "labels"]
     shared = set.intersection(*(set(groups[r]) for r in roles))
     videos = sorted(shared)
     names_out = fold_names or ["all"]
@@ -424,6 +451,7 @@ def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
                             for k in groups["labels"][v])
     out = {g: {"X": {m: np.zeros((bound[g], seq_len, dims[m]), np.float32)
                      for m in modalities},
+               "lengths": {m: np.zeros(bound[g], np.int64) for m in modalities},
                "labels": [], "ids": []} for g in names_out}
     unassigned = []
     for video in videos:
@@ -432,11 +460,12 @@ def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
             unassigned.append(video)
             continue
         slot = out[g]
-        for seg_id, tensors, label_row in _video_segments(video, csds, groups, modalities,
-                                                          dims, seq_len, epsilon):
+        for seg_id, tensors, label_row, lengths in _video_segments(
+                video, csds, groups, modalities, dims, seq_len, epsilon, absent):
             n = len(slot["ids"])
             for m in modalities:
                 slot["X"][m][n] = tensors[m]
+                slot["lengths"][m][n] = lengths[m]
             slot["labels"].append(label_row)
             slot["ids"].append(seg_id)
     if not any(out[g]["ids"] for g in names_out):
@@ -447,6 +476,8 @@ def _assemble(csds, modalities, seq_len, columns, names, fold_names, video_fold,
         n = len(out[g]["ids"])
         X = {m: clean_nonfinite(out[g]["X"][m][:n], nonfinite, f"the {m} features of {g!r}")
              for m in modalities}
+        if absent:
+            X.update({f"{m}_lengths": out[g]["lengths"][m][:n] for m in modalities})
         labels = np.asarray(out[g]["labels"], dtype=np.float32).reshape(n, _N_LABEL_COLUMNS)
         intensities = labels[:, 1:][:, columns]
         results[g] = Bunch(
