@@ -422,9 +422,10 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
     def initialize_criterion(self):
         super().initialize_criterion()
         criterion = self.criterion_
+        dist = torch.distributed
         if (isinstance(criterion, torch.nn.Module) and not any(criterion.parameters())
-                and _world_size() > 1):
-            # several processes: a loss without parameters has nothing to
+                and dist.is_available() and dist.is_initialized()):
+            # torch.distributed runs: a loss without parameters has nothing to
             # synchronise, but Accelerate would wrap every module in
             # DistributedDataParallel, which refuses modules without parameters
             self.criterion_ = _LossWithoutParameters(criterion)

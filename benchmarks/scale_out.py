@@ -1,0 +1,104 @@
+"""Samples per second of multi-process training on the CPU (gloo), 1 vs 2 processes.
+
+Each run is ``torchrun --nproc_per_node N`` of this script's ``--worker`` mode:
+skorch's ``AccelerateMixin`` with ``Accelerator(cpu=True)``, one thread per
+process, a synthetic corpus large enough to amortise the gradient all-reduce
+(default 8,000 samples x 20 steps, CMU-MOSEI-like lengths), ``max_epochs``
+epochs without validation; the best epoch's training samples per second
+(the whole corpus over the slowest process's epoch time) is reported.
+
+    python benchmarks/scale_out.py --samples 8000 --epochs 3
+
+Prints one line per process count and the ratio.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def worker(args):
+    import torch
+    from accelerate import Accelerator
+    from skorch.hf import AccelerateMixin
+
+    from skmemo import MultimodalEmotionClassifier
+
+    torch.set_num_threads(1)
+
+    class Accelerated(AccelerateMixin, MultimodalEmotionClassifier):
+        pass
+
+    rng = np.random.RandomState(0)
+    n, T = args.samples, args.steps
+    lengths = np.clip(np.round(rng.gamma(2.2, T / 8, n)), 1, T).astype(int)
+    X = {}
+    for m, d in {"text": 50, "audio": 74, "visual": 35}.items():
+        x = rng.randn(n, T, d).astype(np.float32)
+        x[np.arange(T)[None, :] < (T - lengths)[:, None]] = 0
+        X[m] = x
+    Y = (rng.rand(n, 6) < 0.3).astype(np.float32)
+    vectors = {e: rng.randn(50) for e in ["anger", "disgust", "fear", "happy", "sad",
+                                          "surprise"]}
+    accelerator = Accelerator(cpu=True)
+    clf = Accelerated(list(vectors), word_vectors=vectors, accelerator=accelerator,
+                      device=None, max_epochs=args.epochs, validation_fraction=0,
+                      batch_size=args.batch_size, random_state=0)
+    clf.fit(X, Y)
+    durs = [float(d) for d in clf.history[:, "dur"]]
+    if accelerator.is_main_process:
+        Path(args.out).write_text(json.dumps({"durs": durs}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=8000)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--procs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+    results = {}
+    for procs in args.procs:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "r.json"
+            cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node",
+                   str(procs), "--master_port", str(_port()), __file__, "--worker",
+                   "--out", str(out), "--samples", str(args.samples), "--steps", str(args.steps),
+                   "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, env=dict(os.environ, OMP_NUM_THREADS="1"),
+                           capture_output=True)
+            wall = time.perf_counter() - start
+            durs = json.loads(out.read_text())["durs"]
+        best = min(durs[1:] or durs)
+        results[procs] = args.samples / best
+        print(f"{procs} process(es): best epoch {best:.2f} s, {results[procs]:.0f} "
+              f"samples/s (epochs {np.round(durs, 2).tolist()}, wall {wall:.0f} s)")
+    if 1 in results and len(results) > 1:
+        for procs, rate in results.items():
+            if procs != 1:
+                print(f"ratio {procs} vs 1 process: {rate / results[1]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
