@@ -194,7 +194,7 @@ def main(argv=None):
     parser.add_argument("--forms", type=json.loads, default={},
                         help='JSON {emotion: spec}, e.g. {"anger": "anger|angry|mad"}')
     parser.add_argument("--tag", default="default", help="cache key suffix for a setting")
-    parser.add_argument("--cache", type=Path, default=REPO / "benchmarks" / "results" /
+    parser.add_argument("--cache", type=Path, default=REPO / "benchmarks" / "out" /
                         "meld_text_cache.json")
     args = parser.parse_args(argv)
     if args.class_weight == "none":
