@@ -38,6 +38,7 @@ root (``--data`` to change it); the script says so and exits when it is absent.
 """
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -82,11 +83,36 @@ def relative_scores(logits, k):
     return logits[:, k] - torch.logsumexp(torch.as_tensor(logits), dim=1).numpy()
 
 
+def projected_scores(logits_known, E_known, e_new):
+    """Score with ``e_new`` projected onto the span of the known emotion vectors.
+
+    The fitted text representation ``r`` is trained only along the known emotion
+    vectors; ``e_new``'s component outside their span meets the untrained part
+    of ``r``. Its projection ``E^T c``, ``c = argmin ||E^T c - e_new||``, gives
+    ``e_proj . r = c . (E r)``: a combination of the known emotions' logits
+    (the bias of the text score is ignored: it does not change an AUC).
+    Equivalent to ``add_emotions({name: projected vector})``.
+    """
+    c, *_ = np.linalg.lstsq(E_known.T, e_new, rcond=None)
+    return logits_known @ c
+
+
+def conse_scores(logits_known, E_known, e_new):
+    """ConSE (Norouzi et al., ICLR 2014): cosine of the probability-weighted
+    mean of the known emotion vectors with the new emotion's vector."""
+    p = torch.softmax(torch.as_tensor(logits_known), dim=1).numpy()
+    z = p @ E_known
+    return z @ e_new / (np.linalg.norm(z, axis=1) * np.linalg.norm(e_new) + 1e-12)
+
+
+VARIANTS = ["raw", "rel", "proj", "conse"]
+
+
 def make_model(emotions, seed, args):
     return MultimodalEmotionClassifier(
         emotions, max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         early_stopping_patience=args.patience, random_state=seed, device="cpu",
-        bucket_by_length=True)
+        bucket_by_length=True, num_layers=args.layers)
 
 
 def zero_shot(data, args, cache):
@@ -101,39 +127,47 @@ def zero_shot(data, args, cache):
         k = EMOTIONS.index(emotion)
         spec = forms[emotion]
         base = roc_auc_score(Y_test[:, k], cosine_baseline(test["Utterance"], spec, vec))
-        rows[emotion] = {"baseline": base, "raw": [], "rel": []}
+        rows[emotion] = {"baseline": base, **{v: [] for v in VARIANTS}}
         keep = Y_train[:, k] == 0
-        known = [e for e in EMOTIONS if e != emotion]
-        cols = [EMOTIONS.index(e) for e in known]
+        known = [forms[e] for e in EMOTIONS if e != emotion]
+        cols = [EMOTIONS.index(e) for e in EMOTIONS if e != emotion]
+        E_known, e_new = emotion_vectors(known), emotion_vectors([spec])[0]
         for seed in args.seeds:
             key = f"zs|{emotion}|{spec}|{seed}|{args.tag}"
-            if key not in cache:
+            digest = hashlib.md5(key.encode()).hexdigest()[:12]
+            logits_file = args.cache.parent / f"meld_logits_{digest}.npy"
+            if key not in cache or not logits_file.is_file():
                 t0 = time.perf_counter()
-                clf = make_model([forms[e] for e in known], seed, args)
+                clf = make_model(known, seed, args)
                 clf.fit(X_train[np.flatnonzero(keep)], Y_train[keep][:, cols])
                 clf.add_emotions([spec])
-                logits = clf.decision_function(X_test)
-                cache[key] = {
-                    "raw": roc_auc_score(Y_test[:, k], logits[:, -1]),
-                    "rel": roc_auc_score(Y_test[:, k], relative_scores(logits, -1)),
-                    "epochs": len(clf.history_), "seconds": time.perf_counter() - t0}
+                np.save(logits_file, clf.decision_function(X_test))
+                cache[key] = {"epochs": len(clf.history_),
+                              "seconds": time.perf_counter() - t0}
                 save_cache(args, cache)
+            logits = np.load(logits_file)
+            scores = {"raw": logits[:, -1], "rel": relative_scores(logits, -1),
+                      "proj": projected_scores(logits[:, :-1], E_known, e_new),
+                      "conse": conse_scores(logits[:, :-1], E_known, e_new)}
             r = cache[key]
-            print(f"  {emotion:9s} seed {seed}: raw {r['raw']:.3f} rel {r['rel']:.3f} "
-                  f"({r['epochs']} epochs, {r['seconds']:.0f} s)", flush=True)
-            rows[emotion]["raw"].append(r["raw"])
-            rows[emotion]["rel"].append(r["rel"])
-    print(f"\nheld-out emotion AUC on MELD test (seeds {args.seeds}; forms {forms})")
-    print(f"{'emotion':10s} {'cosine':>7s} {'raw':>13s} {'rel':>13s}")
-    means = {"baseline": [], "raw": [], "rel": []}
+            aucs = {v: roc_auc_score(Y_test[:, k], scores[v]) for v in VARIANTS}
+            print(f"  {emotion:9s} seed {seed}: " + " ".join(
+                f"{v} {aucs[v]:.3f}" for v in VARIANTS)
+                + f" ({r['epochs']} epochs, {r['seconds']:.0f} s)", flush=True)
+            for v in VARIANTS:
+                rows[emotion][v].append(aucs[v])
+    print(f"\nheld-out emotion AUC on MELD test, mean ± sd over seeds {args.seeds}; "
+          f"setting {args.tag!r}; emotion words {forms}")
+    print(f"{'emotion':10s} {'cosine':>7s} " + " ".join(f"{v:>13s}" for v in VARIANTS))
+    means = {v: [] for v in ["baseline", *VARIANTS]}
     for emotion, r in rows.items():
-        print(f"{emotion:10s} {r['baseline']:7.3f} {np.mean(r['raw']):7.3f}±"
-              f"{np.std(r['raw']):.3f} {np.mean(r['rel']):7.3f}±{np.std(r['rel']):.3f}")
+        print(f"{emotion:10s} {r['baseline']:7.3f} " + " ".join(
+            f"{np.mean(r[v]):7.3f}±{np.std(r[v]):.3f}" for v in VARIANTS))
         means["baseline"].append(r["baseline"])
-        means["raw"].append(np.mean(r["raw"]))
-        means["rel"].append(np.mean(r["rel"]))
-    print(f"{'mean':10s} {np.mean(means['baseline']):7.3f} {np.mean(means['raw']):7.3f}"
-          f"       {np.mean(means['rel']):7.3f}")
+        for v in VARIANTS:
+            means[v].append(np.mean(r[v]))
+    print(f"{'mean':10s} {np.mean(means['baseline']):7.3f} " + " ".join(
+        f"{np.mean(means[v]):7.3f}      " for v in VARIANTS))
 
 
 def supervised(data, args, cache):
@@ -190,6 +224,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--max-len", type=int, default=30)
+    parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--class-weight", default="balanced")
     parser.add_argument("--forms", type=json.loads, default={},
                         help='JSON {emotion: spec}, e.g. {"anger": "anger|angry|mad"}')
