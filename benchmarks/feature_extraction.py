@@ -150,6 +150,10 @@ def speed(args):
             + [f"gaze_angle_{a}" for a in "xy"] + [f"pose_{a}" for a in
                                                    ("Tx", "Ty", "Tz", "Rx", "Ry", "Rz")])
     data = rng.random((n_frames, len(cols)))
+    data[:, 0] = np.arange(n_frames) + 1
+    data[:, 1] = 0  # one face
+    data[:, 2] = np.arange(n_frames) / 30  # 30 frames per second
+    data[:, 3] = rng.uniform(0.4, 1.0, n_frames)  # some frames below min_confidence
     data[:, 4] = 1
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "openface.csv"
