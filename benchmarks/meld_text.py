@@ -217,11 +217,11 @@ def plot(rows, args):
                label=label, color=colour, capsize=2)
     ax.axhline(0.5, color="black", lw=0.8, ls=":")
     ax.set_xticks(x, names + ["mean"])
-    ax.set_ylim(0.3, 0.8)
+    ax.set_ylim(0.3, 0.85)
     ax.set_ylabel("AUC on MELD test")
     ax.set_title("Emotions never seen in training, recognised from their word vector "
                  f"(MELD text, {len(args.seeds)} seeds)", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left", ncol=3)
+    ax.legend(fontsize=7.5, loc="upper center", ncol=3, frameon=False)
     fig.tight_layout()
     fig.savefig(args.plot, dpi=110)
     print(f"figure saved to {args.plot}")

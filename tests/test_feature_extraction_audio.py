@@ -161,3 +161,31 @@ def test_pickle_clone_and_frame_times(featurizer):
     assert len(pickle.dumps(featurizer)) < 3000
     assert clone(featurizer).get_params() == featurizer.get_params()
     np.testing.assert_allclose(again.frame_times(3), [0, 0.01, 0.02])
+
+
+def test_text_and_audio_pipeline_from_a_dataframe():
+    import pandas as pd
+    from sklearn.pipeline import make_pipeline
+
+    from skmemo import MultimodalEmotionClassifier
+    from skmemo.feature_extraction import MultimodalColumns, WordVectorizer
+    from skmemo.preprocessing import ModalityScaler
+
+    rng = np.random.default_rng(0)
+    texts = ["so happy today", "what a great day", "I feel sad", "this is awful"] * 6
+    y = np.array([[1, 0], [1, 0], [0, 1], [0, 1]] * 6)
+    waves = [(0.5 if label[0] else 0.05) * np.sin(2 * np.pi * 220 * t[:SR // 5])
+             + rng.normal(0, 0.01, SR // 5) for label in y]
+    frame = pd.DataFrame({"utterance": texts, "wav": waves})
+    pipe = make_pipeline(
+        MultimodalColumns(text=WordVectorizer(), audio=AudioFeaturizer(
+            features=("logmel", "energy"), n_mels=8), columns={"text": "utterance",
+                                                                "audio": "wav"}),
+        ModalityScaler(),
+        MultimodalEmotionClassifier(["happy", "sad"], max_epochs=3, validation_fraction=0,
+                                    random_state=0, hidden_sizes={"audio": 8}))
+    pipe.fit(frame, y)
+    assert pipe[-1].input_dims_ == {"text": 50, "audio": 9}
+    again = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_allclose(again.predict_proba(frame.iloc[:3]),
+                               pipe.predict_proba(frame.iloc[:3]))
