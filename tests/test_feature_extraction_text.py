@@ -114,6 +114,7 @@ def test_empty_utterances_error_or_zero_step(texts):
     (["ok", 3.5], TypeError, "item 1 is float"),
     ([], ValueError, "no utterance"),
     (42, TypeError, "sequence of strings"),
+    (pd.DataFrame({"a": ["x"], "b": ["y"]}), ValueError, "one column of strings"),
 ])
 def test_bad_inputs(X, error, match):
     with pytest.raises(error, match=match):

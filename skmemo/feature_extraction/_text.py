@@ -240,8 +240,12 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
             raise TypeError(
                 "X must be a sequence of strings, one per utterance, not one string; "
                 "wrap it in a list: [text]")
-        if hasattr(X, "ndim") and X.ndim == 2 and X.shape[1] == 1:  # a 1-column frame
-            X = X.iloc[:, 0] if hasattr(X, "iloc") else X[:, 0]
+        if hasattr(X, "ndim") and X.ndim == 2:
+            if X.shape[1] != 1:
+                raise ValueError(
+                    f"X must be one column of strings; got a table of shape {X.shape}. "
+                    "Select the text column, or use MultimodalColumns")
+            X = X.iloc[:, 0] if hasattr(X, "iloc") else X[:, 0]  # a 1-column table
         try:
             texts = list(X)
         except TypeError:
