@@ -199,6 +199,9 @@ def _unsort(out, order):
 class LengthOrderMixin:
     """The estimator's loaders: whole batches, pinned memory on CUDA, length order."""
 
+    #: batches per sorted pool of the training sampler (``bucket_by_length``)
+    _bucket_pool_batches = 50
+
     def get_iterator(self, dataset, training=False):
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
@@ -234,7 +237,9 @@ class LengthOrderMixin:
         lengths = dataset_lengths(dataset, self.padding)
         if lengths is None:
             return None
-        return LengthBucketBatchSampler(lengths, kwargs["batch_size"], shuffle=training)
+        return LengthBucketBatchSampler(lengths, kwargs["batch_size"],
+                                        pool_batches=self._bucket_pool_batches,
+                                        shuffle=training)
 
     def forward(self, X, training=False, device="cpu"):
         """Module outputs for every sample of ``X``, in the order of ``X``.
