@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ._recurrent import permute_rows, run_directions_apart
 from .fusion import CrossModalEncoder
 
 __all__ = [
@@ -56,7 +57,10 @@ def lengths_from_padding(x, padding="pre"):
     LongTensor of shape (B,)
         At least 1: an all-zero sample is read as one (zero) step.
     """
-    nonzero = x.ne(0).any(dim=-1)  # (B, T)
+    if x.shape[-1]:  # |x| maximum: a quarter of the time of x.ne(0).any(-1)
+        nonzero = x.abs().amax(dim=-1).ne(0)  # (B, T); NaN counts as non-zero
+    else:
+        nonzero = x.new_zeros(x.shape[:2], dtype=torch.bool)
     T = x.shape[1]
     if padding == "post":
         nonzero = nonzero.flip(1)
@@ -71,22 +75,17 @@ def _left_align(x, lengths):
     """Move each sample's last ``lengths[i]`` steps to the front: (B, T, D)."""
     B, T, D = x.shape
     shift = (T - lengths).to(x.device)  # (B,)
-    idx = (torch.arange(T, device=x.device)[None, :] + shift[:, None]) % T  # (B, T)
-    return x.gather(1, idx[:, :, None].expand(B, T, D))
+    step = torch.arange(T, device=x.device)[None, :]
+    rows = torch.arange(B, device=x.device)[:, None] * T
+    idx = (rows + (step + shift[:, None]) % T).reshape(-1)  # (B*T,)
+    inverse = (rows + (step - shift[:, None]) % T).reshape(-1)
+    return permute_rows(x, idx, inverse).view(B, T, D)
 
 
 def _cpu_half(x):
     """float16 on the CPU, which torch's fused CPU recurrent kernels reject."""
     return x.dtype == torch.float16 or (
         torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.float16)
-
-
-def _reverse_within_length(x, rev):
-    """Reverse each sample's real steps in place of the first ``L`` steps.
-
-    ``rev[i, t] = L_i - 1 - t`` for real steps, ``t`` for padding: (B, T, D).
-    """
-    return x.gather(1, rev[:, :, None].expand(-1, -1, x.shape[-1]))
 
 
 class SequenceEncoder(nn.Module):
@@ -156,33 +155,9 @@ class SequenceEncoder(nn.Module):
             out, _ = self.rnn(packed)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=T_max)
         else:
-            out = self._directions_apart(x, lengths)
+            return run_directions_apart(self.rnn, x, lengths)  # (B, T', H)
         out = out.view(B, T_max, self.num_directions, self.hidden_size).sum(dim=2)
         return out  # (B, T', H)
-
-    def _directions_apart(self, x, lengths):
-        """The stacked (bi)directional layers, one direction at a time: (B, T, dirs*H)."""
-        rnn = self.rnn
-        step = torch.arange(x.shape[1], device=x.device)
-        real = step[None, :] < lengths.to(x.device)[:, None]  # (B, T)
-        rev = torch.where(real, lengths.to(x.device)[:, None] - 1 - step[None, :], step)
-        run = torch.lstm if isinstance(rnn, nn.LSTM) else torch.gru
-        h = x
-        for layer in range(rnn.num_layers):
-            outs = []
-            for direction in range(self.num_directions):
-                suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                weights = [getattr(rnn, name + suffix) for name in
-                           ("weight_ih", "weight_hh", "bias_ih", "bias_hh")[:4 if rnn.bias else 2]]
-                inp = _reverse_within_length(h, rev) if direction else h
-                h0 = inp.new_zeros(1, inp.shape[0], self.hidden_size)
-                hx = (h0, h0) if run is torch.lstm else h0
-                o = run(inp, hx, weights, rnn.bias, 1, 0.0, self.training, False, True)[0]
-                outs.append(_reverse_within_length(o, rev) if direction else o)
-            h = torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
-            if layer < rnn.num_layers - 1 and rnn.dropout:
-                h = F.dropout(h, rnn.dropout, self.training)
-        return h * real[:, :, None].to(h.dtype)
 
     @staticmethod
     def last_step(out, lengths):
