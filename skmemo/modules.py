@@ -134,22 +134,22 @@ class SequenceEncoder(nn.Module):
         Notes
         -----
         No output at a real step depends on a padded step, and the batch runs
-        ``max(lengths)`` steps. On CUDA, without gradients, and in float16 on
-        the CPU, the padding is skipped with packed sequences. On the CPU,
-        torch's packed recurrent layers have a backward pass whose cost grows
-        with the square of the steps, so for training each direction runs on
-        its own over a copy in which the real steps come first: forward over
-        ``x``, backward over each sample's real steps reversed
-        (``_reverse_within_length``); padded steps then come after the real
-        ones in both directions, and their outputs are set to zero. Both ways
-        compute the same function.
+        ``max(lengths)`` steps. On CUDA and in float16 on the CPU, the padding
+        is skipped with packed sequences. On the CPU, torch's packed recurrent
+        layers run step by step outside the fused kernels and have a backward
+        pass whose cost grows with the square of the steps, so there each
+        direction runs on its own over a copy in which the real steps come
+        first: forward over ``x``, backward over each sample's real steps
+        reversed (:func:`skmemo._recurrent.run_directions_apart`); padded steps
+        then come after the real ones in both directions, and their outputs
+        are set to zero. Both ways compute the same function.
         """
         B = x.shape[0]
         T_max = int(lengths.max())
         x = x[:, :T_max]
         if bool((lengths == T_max).all()):
             out, _ = self.rnn(x)  # nothing to skip
-        elif x.is_cuda or not torch.is_grad_enabled() or _cpu_half(x):
+        elif x.device.type != "cpu" or _cpu_half(x):
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True,
                                           enforce_sorted=False)
             out, _ = self.rnn(packed)

@@ -59,3 +59,19 @@ def test_model_input_gradients_with_pre_padding():
         (model(audio=short) ** 2).sum() + (model(audio=full) ** 2).sum(), [short, full])
     np.testing.assert_allclose(g_short, r_short, atol=1e-6)
     np.testing.assert_allclose(g_full, r_full, atol=1e-6)
+
+
+def test_cpu_inference_equals_packed_sequences():
+    """Without gradients the CPU also runs directions apart; same outputs as packing."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    torch.manual_seed(0)
+    enc = SequenceEncoder(3, 4, num_layers=2).eval()
+    lengths = torch.tensor([6, 2, 4])
+    x = torch.randn(3, 6, 3)
+    x[torch.arange(6)[None, :] >= lengths[:, None]] = 0
+    with torch.no_grad():
+        out = enc(x, lengths)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        ref, _ = pad_packed_sequence(enc.rnn(packed)[0], batch_first=True, total_length=6)
+    np.testing.assert_allclose(out, ref.view(3, 6, 2, 4).sum(2), atol=1e-6)
