@@ -21,9 +21,9 @@ Sections (all in one process, so ratios compare like with like):
 5. (``--sweep``) samples/s against batch size and sequence length, saved as
    a plot for the docs.
 
-    python benchmarks/perf.py
+    python benchmarks/perf.py --plot docs/_static/perf_summary.png
     python benchmarks/perf.py --hidden-sweep 64 128 256 --sweep \
-        --plot docs/_static/perf_sweep.png
+        --sweep-plot docs/_static/perf_sweep.png
 """
 
 import argparse
@@ -186,6 +186,40 @@ def training_flops(lengths, n_emotions=6, layers=2, hidden=None):
     return 3 * total  # forward + backward (about twice the forward)
 
 
+def plot_summary(out, path):
+    """Training and inference samples/s of skmemo and the hand-written loops."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sps, inf = out["train_sps"], out["inference"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    bars = [("hand-written,\nall 50 steps", sps["ref_padded"], "0.6"),
+            ("hand-written,\nreal steps", sps["ref_packed"], "0.6"),
+            ("skmemo,\nrandom batches", sps["skmemo_shuffled"], "tab:blue"),
+            ("skmemo default\n(length buckets)", sps["skmemo_bucketed"], "tab:orange")]
+    left.bar([b[0] for b in bars], [b[1] for b in bars], color=[b[2] for b in bars])
+    left.set_ylabel("training samples / s")
+    left.set_title("fit, CMU-MOSEI-like lengths")
+    left.tick_params(axis="x", labelsize=7)
+    sizes = [64, 256, 1024, 4096]
+    x = np.arange(len(sizes))
+    right.bar(x - 0.2, [inf[f"hand_packed/{b}"] for b in sizes], 0.4, color="0.6",
+              label="hand-written, packed")
+    right.bar(x + 0.2, [inf[f"skmemo/{b}"] for b in sizes], 0.4, color="tab:orange",
+              label="skmemo predict_proba")
+    right.set_xticks(x, [str(b) for b in sizes])
+    right.set_xlabel("batch size")
+    right.set_ylabel("inference samples / s")
+    right.set_title("prediction")
+    right.legend(fontsize=8)
+    fig.suptitle(f"CPU, {out['machine']}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"saved {path}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=4000)
@@ -200,7 +234,9 @@ def main():
                              "with skorch's per-sample default")
     parser.add_argument("--hidden-sweep", type=int, nargs="*", default=None,
                         help="share of peak at these hidden sizes (all three modalities)")
-    parser.add_argument("--plot", default=None)
+    parser.add_argument("--plot", default=None,
+                        help="save the training and inference speeds as a figure")
+    parser.add_argument("--sweep-plot", default=None, help="save the --sweep figure")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     out = {"machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
@@ -322,7 +358,7 @@ def main():
                 sweep[(T, bs)] = 2000 / t
                 print(f"5. seq_len {T:3d} batch {bs:4d}: {sweep[(T, bs)]:.0f} samples/s")
         out["sweep"] = {f"{T}/{bs}": v for (T, bs), v in sweep.items()}
-        if args.plot:
+        if args.sweep_plot:
             import matplotlib
 
             matplotlib.use("Agg")
@@ -338,8 +374,10 @@ def main():
             ax.set_title("skmemo fit throughput (CPU)")
             ax.legend()
             fig.tight_layout()
-            fig.savefig(args.plot, dpi=120)
-            print(f"saved {args.plot}")
+            fig.savefig(args.sweep_plot, dpi=120)
+            print(f"saved {args.sweep_plot}")
+    if args.plot:
+        plot_summary(out, args.plot)
     print(json.dumps(out, default=float))
 
 

@@ -61,10 +61,11 @@ def lengths_from_padding(x, padding="pre"):
     LongTensor of shape (B,)
         At least 1: an all-zero sample is read as one (zero) step.
     """
-    if x.shape[-1]:  # |x| maximum: a quarter of the time of x.ne(0).any(-1)
-        nonzero = x.abs().amax(dim=-1).ne(0)  # (B, T); NaN counts as non-zero
+    if x.is_floating_point() and x.shape[-1]:
+        # |x| maximum: a quarter of the time of x.ne(0).any(-1); NaN counts as non-zero
+        nonzero = x.abs().amax(dim=-1).ne(0)  # (B, T)
     else:
-        nonzero = x.new_zeros(x.shape[:2], dtype=torch.bool)
+        nonzero = x.ne(0).any(dim=-1)
     T = x.shape[1]
     if padding == "post":
         nonzero = nonzero.flip(1)
