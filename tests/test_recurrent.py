@@ -75,3 +75,19 @@ def test_cpu_inference_equals_packed_sequences():
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         ref, _ = pad_packed_sequence(enc.rnn(packed)[0], batch_first=True, total_length=6)
     np.testing.assert_allclose(out, ref.view(3, 6, 2, 4).sum(2), atol=1e-6)
+
+
+def test_cpu_inference_packs_batches_of_mostly_padding():
+    """Both inference ways (packed for mostly padding, fused otherwise) agree."""
+    from skmemo.modules import _PACK_BELOW
+
+    torch.manual_seed(0)
+    enc = SequenceEncoder(3, 4, num_layers=2).eval()
+    lengths = torch.tensor([10, 1, 1, 2])  # real steps: 14 of 40
+    assert lengths.sum() < _PACK_BELOW * 40
+    x = torch.randn(4, 10, 3)
+    x[torch.arange(10)[None, :] >= lengths[:, None]] = 0
+    with torch.no_grad():
+        packed = enc(x, lengths)
+        fused = run_directions_apart(enc.rnn, x, lengths)
+    np.testing.assert_allclose(packed, fused, atol=1e-6)
