@@ -5,9 +5,9 @@ direction of each layer on its own over a copy of the batch in which the real
 steps come first (torch's packed recurrent layers have a CPU backward pass
 whose cost grows with the square of the steps). That needs each sample's real
 steps reversed for the backward direction and put back afterwards. Done with
-``gather`` and its backward ``scatter_add``, these reorderings cost as much as
-a third of the recurrent kernels' time at the default sizes; here they are one
-row permutation each:
+``gather`` and its backward ``scatter_add``, these reorderings took about a
+sixth of the recurrent kernels' time at the default sizes (measured); here they
+are one row permutation each:
 
 - every reordering is an ``index_select`` of rows of a ``(steps * batch,
   features)`` matrix whose backward pass is the inverse permutation, again an
