@@ -1,6 +1,7 @@
-"""The CPU training path of the recurrent encoders, arranged for speed.
+"""The CPU path of the recurrent encoders, arranged for speed.
 
-:class:`skmemo.modules.SequenceEncoder` trains on the CPU by running each
+:class:`skmemo.modules.SequenceEncoder` trains (and, unless a batch is mostly
+padding, predicts) on the CPU by running each
 direction of each layer on its own over a copy of the batch in which the real
 steps come first (torch's packed recurrent layers have a CPU backward pass
 whose cost grows with the square of the steps). That needs each sample's real
