@@ -18,6 +18,10 @@ Lengths are read once per dataset from the arrays (zero padding or
 ``<modality>_lengths``); inputs that are not in memory (h5py datasets) are
 visited in their own order, because sorting would turn sequential reads into
 random ones.
+
+Inputs given as tensors stay where they are: a batch of a tensor already on
+the GPU is sliced there (no copy through the CPU, no pinned memory), so a
+corpus moved to the GPU once is never copied again.
 """
 
 import numpy as np
@@ -43,10 +47,25 @@ def _padding_lengths(x, padding):
 
 
 def _in_memory(value):
-    """numpy arrays and CPU tensors: reading their lengths costs one pass in memory."""
-    if isinstance(value, torch.Tensor):
-        return value.device.type == "cpu"
-    return isinstance(value, np.ndarray)
+    """numpy arrays and tensors on any device: reading their lengths costs one pass."""
+    return isinstance(value, (np.ndarray, torch.Tensor))
+
+
+def _tensor_lengths(x, padding):
+    """:func:`~skmemo.modules.lengths_from_padding` of a tensor, on its device, in chunks."""
+    with torch.no_grad():
+        out = [lengths_from_padding(x[start:start + _ROWS_PER_CHUNK], padding).cpu()
+               for start in range(0, x.shape[0], _ROWS_PER_CHUNK)]
+    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
+
+
+def on_device(dataset):
+    """Whether some input of a dataset (or ``Subset``) is a tensor outside the CPU."""
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    X = getattr(dataset, "X", None)
+    return isinstance(X, dict) and any(
+        isinstance(v, torch.Tensor) and v.device.type != "cpu" for v in X.values())
 
 
 def sample_lengths(X, padding="pre"):
@@ -61,8 +80,8 @@ def sample_lengths(X, padding="pre"):
     Returns
     -------
     ndarray of shape (n,) or None
-        ``None`` when some modality is not a numpy array or CPU tensor
-        (h5py datasets, tensors on a GPU).
+        ``None`` when some modality is neither a numpy array nor a tensor
+        (h5py datasets). Tensors on a GPU are read there.
     """
     lengths = None
     for key, value in X.items():
@@ -74,10 +93,13 @@ def sample_lengths(X, padding="pre"):
         if given is not None:
             if not _in_memory(given):
                 return None
+            if isinstance(given, torch.Tensor):
+                given = given.detach().cpu()
             L = np.asarray(given, dtype=np.int64)
+        elif isinstance(value, torch.Tensor):
+            L = _tensor_lengths(value.detach(), padding)
         else:
-            arr = value.detach().numpy() if isinstance(value, torch.Tensor) else value
-            L = _padding_lengths(arr, padding)
+            L = _padding_lengths(value, padding)
         lengths = L if lengths is None else np.maximum(lengths, L)
     return lengths
 
@@ -156,7 +178,7 @@ class LengthBucketBatchSampler(Sampler):
 
 def _take(array, idx, key):
     """Rows ``idx`` (in that order) of one input array as a tensor."""
-    if isinstance(array, torch.Tensor):
+    if isinstance(array, torch.Tensor):  # on its own device: a GPU tensor stays there
         out = array[torch.from_numpy(idx).to(array.device)]
     else:
         out = torch.from_numpy(np.asarray(take_rows(array, idx)))
@@ -208,6 +230,9 @@ class LengthOrderMixin:
     in :meth:`forward`, which reorders the data itself and knows the order.
     """
 
+    #: batches per sorted pool of the training sampler (``bucket_by_length``)
+    _bucket_pool_batches = 50
+
     def get_iterator(self, dataset, training=False):
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
@@ -219,15 +244,16 @@ class LengthOrderMixin:
             kwargs.setdefault("batch_size", self.predict_batch_size or 1024)
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
-        if str(self.device).startswith("cuda"):
-            kwargs.setdefault("pin_memory", True)
+        if str(self.device).startswith("cuda") and not on_device(dataset):
+            kwargs.setdefault("pin_memory", True)  # only CPU memory can be pinned
         if training and self._bucketing(kwargs):
             lengths = dataset_lengths(dataset, self.padding)
             if lengths is not None:
                 batch_size = kwargs["batch_size"]
                 for key in ("batch_size", "shuffle", "sampler", "drop_last"):
                     kwargs.pop(key, None)
-                kwargs["batch_sampler"] = LengthBucketBatchSampler(lengths, batch_size)
+                kwargs["batch_sampler"] = LengthBucketBatchSampler(
+                    lengths, batch_size, pool_batches=self._bucket_pool_batches)
         iterator = self.iterator_train if training else self.iterator_valid
         return iterator(dataset, **kwargs)
 

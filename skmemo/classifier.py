@@ -97,12 +97,13 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
         Batch size for prediction; None uses 1024. Prediction visits in-memory
         samples in order of length (results come back in input order), so each
         batch runs about as many recurrent steps as its samples need.
-    bucket_by_length : bool, default=False
+    bucket_by_length : bool, default=True
         Draw training batches from pools of samples sorted by length (shuffled
         pools of 50 batches, batches in random order), so a batch runs about as
-        many recurrent steps as its samples need. Faster when lengths vary
-        widely (see the performance guide); batches are less random than with
-        plain shuffling, so results differ slightly from the default.
+        many recurrent steps as its samples need: 3.5x faster training with
+        CMU-MOSEI-like lengths, with test quality unchanged within the
+        seed-to-seed spread (see the performance guide). False draws plain
+        random batches.
     memory_size : int, default=256
         Number of training samples kept as episodic memory for continual
         learning (:meth:`partial_fit_gem`); 0 keeps none.
@@ -196,7 +197,7 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
         early_stopping_patience=8,
         lr_patience=5,
         predict_batch_size=None,
-        bucket_by_length=False,
+        bucket_by_length=True,
         memory_size=256,
         swfc_weight=0.0,
         swfc_temperature=0.8,

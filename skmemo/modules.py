@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ._recurrent import permute_rows, run_directions_apart
 from .fusion import CrossModalEncoder
 
 __all__ = [
@@ -43,6 +44,10 @@ __all__ = [
 
 MODALITIES = ("text", "audio", "visual")
 _RNNS = {"lstm": nn.LSTM, "gru": nn.GRU}
+# CPU inference packs batches whose real steps fill less than this share of
+# B * max(lengths): per step and sample, the packed layers cost about 2-2.5x
+# the fused kernels that run the padding too (measured, 2-layer LSTM 74 -> 64)
+_PACK_BELOW = 0.45
 
 
 def lengths_from_padding(x, padding="pre"):
@@ -60,7 +65,11 @@ def lengths_from_padding(x, padding="pre"):
     LongTensor of shape (B,)
         At least 1: an all-zero sample is read as one (zero) step.
     """
-    nonzero = x.ne(0).any(dim=-1)  # (B, T)
+    if x.is_floating_point() and x.shape[-1]:
+        # |x| maximum: a quarter of the time of x.ne(0).any(-1); NaN counts as non-zero
+        nonzero = x.abs().amax(dim=-1).ne(0)  # (B, T)
+    else:
+        nonzero = x.ne(0).any(dim=-1)
     T = x.shape[1]
     if padding == "post":
         nonzero = nonzero.flip(1)
@@ -125,22 +134,17 @@ def _left_align(x, lengths):
     """Move each sample's last ``lengths[i]`` steps to the front: (B, T, D)."""
     B, T, D = x.shape
     shift = (T - lengths).to(x.device)  # (B,)
-    idx = (torch.arange(T, device=x.device)[None, :] + shift[:, None]) % T  # (B, T)
-    return x.gather(1, idx[:, :, None].expand(B, T, D))
+    step = torch.arange(T, device=x.device)[None, :]
+    rows = torch.arange(B, device=x.device)[:, None] * T
+    idx = (rows + (step + shift[:, None]) % T).reshape(-1)  # (B*T,)
+    inverse = (rows + (step - shift[:, None]) % T).reshape(-1)
+    return permute_rows(x, idx, inverse).view(B, T, D)
 
 
 def _cpu_half(x):
     """float16 on the CPU, which torch's fused CPU recurrent kernels reject."""
     return x.dtype == torch.float16 or (
         torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.float16)
-
-
-def _reverse_within_length(x, rev):
-    """Reverse each sample's real steps in place of the first ``L`` steps.
-
-    ``rev[i, t] = L_i - 1 - t`` for real steps, ``t`` for padding: (B, T, D).
-    """
-    return x.gather(1, rev[:, :, None].expand(-1, -1, x.shape[-1]))
 
 
 class SequenceEncoder(nn.Module):
@@ -189,54 +193,33 @@ class SequenceEncoder(nn.Module):
         Notes
         -----
         No output at a real step depends on a padded step, and the batch runs
-        ``max(lengths)`` steps. On CUDA, without gradients, and in float16 on
-        the CPU, the padding is skipped with packed sequences. On the CPU,
-        torch's packed recurrent layers have a backward pass whose cost grows
-        with the square of the steps, so for training each direction runs on
-        its own over a copy in which the real steps come first: forward over
-        ``x``, backward over each sample's real steps reversed
-        (``_reverse_within_length``); padded steps then come after the real
-        ones in both directions, and their outputs are set to zero. Both ways
-        compute the same function.
+        ``max(lengths)`` steps. On CUDA and in float16 on the CPU, the padding
+        is skipped with packed sequences. On the CPU, torch's packed recurrent
+        layers run step by step outside the fused kernels and have a backward
+        pass whose cost grows with the square of the steps, so there each
+        direction runs on its own over a copy in which the real steps come
+        first: forward over ``x``, backward over each sample's real steps
+        reversed (:func:`skmemo._recurrent.run_directions_apart`); padded steps
+        then come after the real ones in both directions, and their outputs
+        are set to zero. Without gradients, where padding fills most of the
+        batch (real steps under ``_PACK_BELOW`` of ``B * T'``), packing is
+        faster and is used. All ways compute the same function.
         """
         B = x.shape[0]
         T_max = int(lengths.max())
         x = x[:, :T_max]
         if bool((lengths == T_max).all()):
             out, _ = self.rnn(x)  # nothing to skip
-        elif x.is_cuda or not torch.is_grad_enabled() or _cpu_half(x):
+        elif x.device.type != "cpu" or _cpu_half(x) or (
+                not torch.is_grad_enabled() and int(lengths.sum()) < _PACK_BELOW * B * T_max):
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True,
                                           enforce_sorted=False)
             out, _ = self.rnn(packed)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=T_max)
         else:
-            out = self._directions_apart(x, lengths)
+            return run_directions_apart(self.rnn, x, lengths)  # (B, T', H)
         out = out.view(B, T_max, self.num_directions, self.hidden_size).sum(dim=2)
         return out  # (B, T', H)
-
-    def _directions_apart(self, x, lengths):
-        """The stacked (bi)directional layers, one direction at a time: (B, T, dirs*H)."""
-        rnn = self.rnn
-        step = torch.arange(x.shape[1], device=x.device)
-        real = step[None, :] < lengths.to(x.device)[:, None]  # (B, T)
-        rev = torch.where(real, lengths.to(x.device)[:, None] - 1 - step[None, :], step)
-        run = torch.lstm if isinstance(rnn, nn.LSTM) else torch.gru
-        h = x
-        for layer in range(rnn.num_layers):
-            outs = []
-            for direction in range(self.num_directions):
-                suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                weights = [getattr(rnn, name + suffix) for name in
-                           ("weight_ih", "weight_hh", "bias_ih", "bias_hh")[:4 if rnn.bias else 2]]
-                inp = _reverse_within_length(h, rev) if direction else h
-                h0 = inp.new_zeros(1, inp.shape[0], self.hidden_size)
-                hx = (h0, h0) if run is torch.lstm else h0
-                o = run(inp, hx, weights, rnn.bias, 1, 0.0, self.training, False, True)[0]
-                outs.append(_reverse_within_length(o, rev) if direction else o)
-            h = torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
-            if layer < rnn.num_layers - 1 and rnn.dropout:
-                h = F.dropout(h, rnn.dropout, self.training)
-        return h * real[:, :, None].to(h.dtype)
 
     @staticmethod
     def last_step(out, lengths):

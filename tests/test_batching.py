@@ -124,7 +124,7 @@ def test_bucket_by_length_fits_deterministically(varied):
     X, Y = varied
     a = small_clf(["happy", "sad"], bucket_by_length=True, batch_size=16).fit(X, Y)
     b = small_clf(["happy", "sad"], bucket_by_length=True, batch_size=16).fit(X, Y)
-    plain = small_clf(["happy", "sad"], batch_size=16).fit(X, Y)
+    plain = small_clf(["happy", "sad"], bucket_by_length=False, batch_size=16).fit(X, Y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     assert not np.array_equal(a.predict_proba(X), plain.predict_proba(X))
     assert len(a.history) == 3 and np.isfinite(a.history[:, "train_loss"]).all()
@@ -198,3 +198,40 @@ def test_a_custom_iterator_gets_no_batch_sampler(varied):
     proba = clf.predict_proba(X)
     assert proba.shape == (150, 2)
     assert all("batch_sampler" not in kw and "batch_size" in kw for kw in seen)
+
+
+def test_tensor_inputs_train_like_numpy_inputs(varied):
+    """Tensors are sliced where they are; with the same seed, training is the same."""
+    X, Y = varied
+    tensors = MultimodalData(**{m: torch.from_numpy(X[m]) for m in ("text", "audio", "visual")})
+    a = small_clf(["happy", "sad"], bucket_by_length=True, max_epochs=2).fit(X, Y)
+    b = small_clf(["happy", "sad"], bucket_by_length=True, max_epochs=2).fit(tensors, Y)
+    np.testing.assert_allclose(b.predict_proba(tensors), a.predict_proba(X), atol=1e-6)
+
+
+def test_inputs_outside_the_cpu_are_not_pinned(varied):
+    """Only CPU memory can be pinned: a corpus already on the device is sliced there."""
+    from skmemo._batching import on_device
+
+    X, Y = varied
+    clf = small_clf(["happy", "sad"], bucket_by_length=False, max_epochs=1).fit(X, Y)
+    clf.device = "cuda"  # building the loaders needs no GPU
+    on_meta = {m: torch.empty(X[m].shape, device="meta") for m in ("text", "audio")}
+    ds = MultimodalDataset(on_meta, np.zeros((150, 2), dtype=np.float32))
+    assert on_device(ds) and on_device(torch.utils.data.Subset(ds, range(10)))
+    assert not clf.get_iterator(ds, training=True).pin_memory
+    assert clf.get_iterator(clf.get_dataset(X, Y), training=True).pin_memory
+
+
+@pytest.mark.gpu
+def test_inputs_moved_to_the_gpu_once(varied):
+    X, Y = varied
+    on_gpu = MultimodalData(**{m: torch.from_numpy(X[m]).cuda()
+                               for m in ("text", "audio", "visual")})
+    np.testing.assert_array_equal(sample_lengths(dict(on_gpu.items())),
+                                  sample_lengths(dict(X.items())))
+    clf = small_clf(["happy", "sad"], bucket_by_length=True, max_epochs=2,
+                    device="cuda").fit(on_gpu, Y)
+    proba = clf.predict_proba(on_gpu)
+    np.testing.assert_allclose(proba, clf.predict_proba(X), atol=1e-5)
+    assert np.isfinite(proba).all()

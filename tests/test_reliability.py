@@ -140,7 +140,7 @@ def test_bad_precision(data):
         small_clf(precision="int8").fit(X, Y)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.gpu
 def test_gpu_auto_device_and_cpu_roundtrip(data):
     X, Y = data
     clf = small_clf(max_epochs=1, precision="bf16").fit(X, Y)
@@ -161,7 +161,7 @@ def test_cuda_loaders_pin_memory(fitted, data):
     assert clf.get_iterator(ds, training=False).pin_memory
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.gpu
 @pytest.mark.parametrize("precision", ["32", "bf16", "fp16"])
 def test_gpu_training_with_length_buckets(data, precision):
     """CUDA training (packed sequences) in every precision; fp16 uses a gradient scaler."""
@@ -175,7 +175,7 @@ def test_gpu_training_with_length_buckets(data, precision):
     assert np.isfinite(clf.history[:, "train_loss"]).all()
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.gpu
 def test_gpu_encoder_equals_cpu_encoder():
     """Packed sequences on CUDA and the CPU training path compute the same outputs."""
     from skmemo.modules import SequenceEncoder
