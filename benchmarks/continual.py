@@ -100,29 +100,59 @@ def run_one(args, seed, held_out):
     return rows, len(few), before, fit_s, seconds, stats
 
 
+SYNTHETIC_DEFAULTS = {
+    "epochs": 12, "ft_epochs": 20, "jt_epochs": 3, "held_out": ["surprise"],
+    "methods": ["FT", "JT", "GEM", "GEM (grad only)", "A-GEM", "FT/SGD", "GEM/SGD",
+                "A-GEM/SGD"]}
+MELD_DEFAULTS = {
+    "epochs": 8, "ft_epochs": 8, "jt_epochs": 1,
+    "held_out": ["joy", "surprise", "anger", "sadness", "disgust", "fear"],
+    "methods": ["FT", "GEM", "A-GEM", "JT"]}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", choices=["synthetic", "meld"], default="synthetic",
+                   help="the embedded synthetic data, or MELD transcripts (real text)")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run")
     p.add_argument("--n-samples", type=int, default=3000)
-    p.add_argument("--seq-len", type=int, default=12)
-    p.add_argument("--epochs", type=int, default=12, help="epochs of the base fit")
-    p.add_argument("--ft-epochs", type=int, default=20)
-    p.add_argument("--jt-epochs", type=int, default=3)
+    p.add_argument("--seq-len", type=int, default=None,
+                   help="time steps (synthetic 12, MELD 24 tokens)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs of the base fit")
+    p.add_argument("--ft-epochs", type=int, default=None)
+    p.add_argument("--jt-epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--fraction", type=float, default=0.01)
+    p.add_argument("--fraction", type=float, default=0.01, help="synthetic only")
+    p.add_argument("--fractions", type=float, nargs="+", default=[1, 5, 10, 20],
+                   help="MELD only: few-shot fractions of the positives, in percent")
+    p.add_argument("--neg-ratio", type=int, default=4,
+                   help="MELD only: negatives per positive in the realistic few-shot set")
     p.add_argument("--min-positives", type=int, default=1)
     p.add_argument("--memory-size", type=int, default=256)
     p.add_argument("--margin", type=float, default=0.5)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--held-out", nargs="+", default=["surprise"])
+    p.add_argument("--held-out", nargs="+", default=None)
     p.add_argument("--sgd-lr", type=float, default=0.2)
-    p.add_argument("--methods", nargs="+", default=[
-        "FT", "JT", "GEM", "GEM (grad only)", "A-GEM", "FT/SGD", "GEM/SGD", "A-GEM/SGD"])
+    p.add_argument("--methods", nargs="+", default=None)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--jobs", type=int, default=1,
+                   help="MELD only: processes, one (held-out emotion, seed) each")
+    p.add_argument("--cache", default=None,
+                   help="MELD only: folder for pickled base models, reused across runs")
+    p.add_argument("--data", default=None, help="MELD only: the meld-text folder")
+    p.add_argument("--out", default=None, help="MELD only: write the records as JSON")
     args = p.parse_args(argv)
+    defaults = MELD_DEFAULTS if args.dataset == "meld" else SYNTHETIC_DEFAULTS
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    torch.set_num_threads(args.threads)
+    if args.dataset == "meld":
+        return main_meld(args)
+    if args.seq_len is None:
+        args.seq_len = 12
     if args.quick:
         args.n_samples, args.seq_len, args.epochs, args.seeds = 1500, 8, 8, [0]
-    torch.set_num_threads(args.threads)
 
     results, extra = {}, []
     for held in args.held_out:
@@ -156,6 +186,37 @@ def main(argv=None):
               f"(max {100 * np.max(v):.1f}%)")
     return results, shares
 
+
+
+
+def main_meld(args):
+    """``--dataset meld``: see the module docstring of ``continual_meld``."""
+    import json
+
+    import continual_meld
+
+    if args.seq_len is None:
+        args.seq_len = 24
+    if args.data is None:
+        args.data = continual_meld.DEFAULT_DATA
+    if args.quick:
+        args.held_out, args.seeds, args.fractions = ["surprise", "anger"], [0], [1, 5]
+    unknown = sorted(set(args.methods) - set(continual_meld.METHODS))
+    if unknown:
+        raise SystemExit(f"unknown methods {unknown}; known: {sorted(continual_meld.METHODS)}")
+    start = time.perf_counter()
+    records = continual_meld.run(args)
+    if records is None:
+        print(f"MELD transcripts not found in {args.data} (train_sent_emo.csv); "
+              "nothing to run")
+        return None
+    continual_meld.report(records, args)
+    print(f"\ntotal {time.perf_counter() - start:.0f} s with {args.jobs} process(es), "
+          f"{args.threads} torch thread(s) each")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(records, f)
+    return records
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,319 @@
+"""MELD transcripts as GloVe token sequences, for ``continual.py --dataset meld``.
+
+MELD (Poria et al., ACL 2019; labels from EmoryNLP, Zahiri and Choi, 2018):
+utterances of the TV series *Friends*, each labelled with one of seven
+emotions. Only the transcripts are used: every utterance becomes the sequence
+of the bundled GloVe 6B 50d vectors (``skmemo.vectors.load_default_vectors``)
+of its first ``T`` known tokens, zero-padded in front ("pre"), with its real
+length in ``text_lengths``.
+
+The tokeniser is small and local to the benchmark: lower case, typographic
+quotes and dashes normalised (some utterances carry Windows-1252 bytes, read
+with ``errors="replace"``), contractions split the way GloVe 6B's vocabulary
+spells them (``don't`` -> ``do n't``, ``it's`` -> ``it 's``), punctuation kept
+as tokens; tokens missing from the vocabulary are dropped.
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from skmemo.vectors import load_default_vectors
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO / ".." / "shared" / "datasets" / "meld-text"
+EMOTIONS = ["neutral", "joy", "surprise", "anger", "sadness", "disgust", "fear"]
+SPLITS = {"train": "train_sent_emo.csv", "dev": "dev_sent_emo.csv",
+          "test": "test_sent_emo.csv"}
+
+_NORMALISE = {"\x92": "'", "\u2019": "'", "\u2018": "'", "\ufffd": "'", "\u201c": '"',
+              "\u201d": '"', "\u2026": " ... ", "\u2014": " -- ", "\u2013": " - "}
+_TOKEN = re.compile(r"[a-z0-9]+(?=n't\b)|n't\b|'[a-z]+\b|[a-z0-9]+|\.\.\.|[^\sa-z0-9]")
+
+
+def tokenise(text):
+    """Lower-case tokens of one utterance, contractions split as in GloVe 6B."""
+    text = str(text)
+    for bad, good in _NORMALISE.items():
+        text = text.replace(bad, good)
+    return _TOKEN.findall(text.lower())
+
+
+def read_split(data_dir, split):
+    """``(utterances, emotion names)`` of one split's CSV file."""
+    import pandas as pd
+
+    path = Path(data_dir) / SPLITS[split]
+    frame = pd.read_csv(path, encoding="utf-8", encoding_errors="replace")
+    return frame["Utterance"].tolist(), frame["Emotion"].str.strip().str.lower().tolist()
+
+
+def encode(utterances, seq_len=24, vectors=None):
+    """GloVe sequences ``(n, seq_len, 50)`` padded in front, and lengths ``(n,)``.
+
+    Utterances with no known token get one zero step (length 1).
+    """
+    vectors = load_default_vectors() if vectors is None else vectors
+    X = np.zeros((len(utterances), seq_len, vectors.dim), np.float32)
+    lengths = np.ones(len(utterances), np.int64)
+    known = total = 0
+    for i, text in enumerate(utterances):
+        tokens = tokenise(text)
+        total += len(tokens)
+        rows = [vectors[t] for t in tokens if t in vectors]
+        known += len(rows)
+        rows = rows[:seq_len]
+        if rows:
+            X[i, seq_len - len(rows):] = np.stack(rows)
+            lengths[i] = len(rows)
+    return X, lengths, known / max(total, 1)
+
+
+def load_meld(data_dir=DEFAULT_DATA, seq_len=24):
+    """Train and test splits: ``{"X": {"text", "text_lengths"}, "Y": (n, 7)}`` each.
+
+    Returns None when the data folder is absent.
+    """
+    if not (Path(data_dir) / SPLITS["train"]).is_file():
+        return None
+    out = {}
+    for split in ("train", "test"):
+        texts, labels = read_split(data_dir, split)
+        X, lengths, coverage = encode(texts, seq_len)
+        Y = np.zeros((len(labels), len(EMOTIONS)), np.float32)
+        Y[np.arange(len(labels)), [EMOTIONS.index(e) for e in labels]] = 1
+        out[split] = {"X": {"text": X, "text_lengths": lengths}, "Y": Y,
+                      "coverage": coverage}
+    return out
+
+
+# ----------------------------------------------------------------------
+# the protocol
+# ----------------------------------------------------------------------
+def _rows(X, idx):
+    return {k: v[idx] for k, v in X.items()}
+
+
+def few_shot_sets(Y, new, fraction, seed, neg_ratio):
+    """Indices of the balanced and the realistic few-shot sets of column ``new``.
+
+    Balanced: :func:`skmemo.continual.few_shot_split` (``ceil(fraction * P)``
+    positives and as many negatives). Realistic: the same positives and
+    ``neg_ratio`` times as many negatives, the balanced ones among them.
+    """
+    from skmemo.continual import few_shot_split
+
+    few, _ = few_shot_split(Y, new, fraction, random_state=seed)
+    pos = few[Y[few, new] > 0.5]
+    neg = few[Y[few, new] < 0.5]
+    rest = np.setdiff1d(np.flatnonzero(Y[:, new] < 0.5), neg)
+    rng = np.random.default_rng([seed, new, int(round(fraction * 1000))])
+    extra = rng.choice(rest, min(len(rest), (neg_ratio - 1) * len(pos)), replace=False)
+    return {"balanced": few, "realistic": np.sort(np.concatenate([few, extra]))}
+
+
+def evaluate(clf, X, Y, new):
+    """(AUC of column ``new``, its W-Acc, mean AUC of the other columns).
+
+    ``new=None``: (nan, nan, mean AUC of every column).
+    """
+    import warnings
+
+    from skmemo.metrics import emotion_roc_auc_score, weighted_accuracy_score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auc = emotion_roc_auc_score(Y, clf.predict_proba(X), average=None)
+        wacc = weighted_accuracy_score(Y, clf.predict(X), average=None)
+    old = [k for k in range(Y.shape[1]) if k != new]
+    if new is None:
+        return np.nan, np.nan, float(np.mean(auc))
+    return float(auc[new]), float(wacc[new]), float(np.mean(auc[old]))
+
+
+def _ft(clf, X, Y, ctx):
+    clf.partial_fit(X, Y, epochs=ctx["epochs"])
+
+
+def _gem(clf, X, Y, ctx, method="gem"):
+    clf.partial_fit_gem(X, Y, epochs=ctx["epochs"], method=method)
+
+
+def _jt(clf, X, Y, ctx):
+    from skmemo.continual import joint_training_set
+
+    pos = np.flatnonzero(Y[:, -1] > 0.5)  # the old data already hold the negatives
+    Xj, Yj = joint_training_set(ctx["X_old"], ctx["Y_old"], _rows(X, pos), Y[pos])
+    clf.partial_fit(Xj, Yj, epochs=ctx["jt_epochs"])
+
+
+# name -> (function, runs on the realistic set, runs on the balanced set)
+METHODS = {
+    "FT": (_ft, True, True),
+    "GEM": (_gem, True, True),
+    "A-GEM": (lambda c, X, Y, ctx: _gem(c, X, Y, ctx, "agem"), True, True),
+    "JT": (_jt, True, False),
+}
+
+
+def base_model(args, data, held, seed):
+    """The model fitted on the six other emotions, with ``held`` added zero-shot.
+
+    Returns ``(model, names, old mean test AUC before add_emotions, fit seconds)``.
+    Cached under ``args.cache`` (pickle) when given.
+    """
+    import pickle
+    import time
+
+    from skmemo import MultimodalEmotionClassifier
+
+    old = [e for e in EMOTIONS if e != held]
+    path = None
+    if args.cache:
+        path = Path(args.cache) / f"meld-{held}-{seed}-e{args.epochs}.pkl"
+        if path.is_file():
+            with open(path, "rb") as f:
+                return pickle.load(f)
+    tr = data["train"]
+    keep = np.flatnonzero(tr["Y"][:, EMOTIONS.index(held)] < 0.5)
+    cols = [EMOTIONS.index(e) for e in old]
+    clf = MultimodalEmotionClassifier(
+        old, max_epochs=args.epochs, batch_size=args.batch_size, validation_fraction=0,
+        memory_size=args.memory_size, random_state=seed, device="cpu")
+    start = time.perf_counter()
+    clf.fit(_rows(tr["X"], keep), tr["Y"][keep][:, cols])
+    fit_s = time.perf_counter() - start
+    te = data["test"]
+    before = evaluate(clf, te["X"], te["Y"][:, cols], None)[2]
+    clf.add_emotions([held])
+    out = (clf, old + [held], before, fit_s)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            pickle.dump(out, f)
+    return out
+
+
+def run_pair(args, data, held, seed):
+    """Every fraction, setting and method for one held-out emotion and seed: records."""
+    import copy
+    import time
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    base, names, before, fit_s = base_model(args, data, held, seed)
+    tr, te = data["train"], data["test"]
+    order = [EMOTIONS.index(e) for e in names]  # the new emotion last
+    Y_tr, Y_te = tr["Y"][:, order], te["Y"][:, order]
+    new = len(order) - 1
+    keep = np.flatnonzero(Y_tr[:, new] < 0.5)
+    ctx = {"epochs": args.ft_epochs, "jt_epochs": args.jt_epochs,
+           "X_old": _rows(tr["X"], keep), "Y_old": Y_tr[keep][:, :new]}
+    zero = evaluate(base, te["X"], Y_te, new)
+    common = {"held_out": held, "seed": seed, "before": before, "base_fit_s": fit_s}
+    records = [dict(common, fraction=0.0, setting="-", method="zero-shot", n_pos=0,
+                    n_few=0, auc=zero[0], wacc=zero[1], old_auc=zero[2],
+                    old_change=zero[2] - before, seconds=0.0)]
+    for fraction in args.fractions:
+        sets = few_shot_sets(Y_tr, new, fraction / 100, seed, args.neg_ratio)
+        for setting, idx in sets.items():
+            X_few, Y_few = _rows(tr["X"], idx), Y_tr[idx]
+            for method in args.methods:
+                fn, realistic, balanced = METHODS[method]
+                if not (realistic if setting == "realistic" else balanced):
+                    continue
+                clf = copy.deepcopy(base)
+                start = time.perf_counter()
+                fn(clf, X_few, Y_few, ctx)
+                seconds = time.perf_counter() - start
+                res = evaluate(clf, te["X"], Y_te, new)
+                records.append(dict(
+                    common, fraction=fraction, setting=setting, method=method,
+                    n_pos=int(Y_few[:, new].sum()), n_few=len(idx), auc=res[0],
+                    wacc=res[1], old_auc=res[2], old_change=res[2] - before,
+                    seconds=seconds))
+        print(f"  {held} seed {seed}: {fraction}% done", flush=True)
+    return records
+
+
+def _pair(task):
+    args, held, seed = task
+    return run_pair(args, _DATA, held, seed)
+
+
+_DATA = None
+
+
+def run(args):
+    """Run every held-out emotion and seed (``args.jobs`` processes); all records."""
+    import multiprocessing
+
+    global _DATA
+    _DATA = load_meld(args.data, args.seq_len)
+    if _DATA is None:
+        return None
+    print(f"MELD text: {len(_DATA['train']['Y'])} train / {len(_DATA['test']['Y'])} test "
+          f"utterances, {100 * _DATA['train']['coverage']:.1f}% of the training tokens "
+          f"in the bundled GloVe vocabulary", flush=True)
+    tasks = [(args, held, seed) for held in args.held_out for seed in args.seeds]
+    if args.jobs > 1:
+        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+            parts = pool.map(_pair, tasks, chunksize=1)
+    else:
+        parts = [_pair(t) for t in tasks]
+    return [r for part in parts for r in part]
+
+
+def _fmt(values):
+    return f"{np.mean(values):.3f}"
+
+
+def report(records, args):
+    """Print the tables: per held-out emotion, then the means over held-out emotions."""
+    import pandas as pd
+
+    df = pd.DataFrame(records)
+    zero = df[df.method == "zero-shot"].groupby("held_out")[["auc", "wacc"]].mean()
+    shot = df[df.method != "zero-shot"]
+    methods = [m for m in args.methods if m in set(shot.method)]
+    n_pos = shot.groupby(["held_out", "fraction"]).n_pos.first()
+    held_order = [h for h in args.held_out if h in zero.index]
+    for setting in ("realistic", "balanced"):
+        sub = shot[shot.setting == setting]
+        if sub.empty:
+            continue
+        print(f"\n### {setting}: new-emotion test AUC (mean over seeds {args.seeds})\n")
+        print("| held out | positives | zero-shot | " + " | ".join(methods) + " |")
+        print("|---|---|---|" + "---|" * len(methods))
+        mean = sub.groupby(["held_out", "fraction", "method"])[
+            ["auc", "wacc", "old_change"]].mean()
+        for held in held_order:
+            for fraction in args.fractions:
+                cells = [_fmt(mean.loc[(held, fraction, m), "auc"])
+                         if (held, fraction, m) in mean.index else "-" for m in methods]
+                print(f"| {held} | {n_pos[(held, fraction)]} ({fraction:g}%) | "
+                      f"{zero.loc[held, 'auc']:.3f} | " + " | ".join(cells) + " |")
+        print(f"\n### {setting}: means over held-out emotions and seeds\n")
+        print("| fraction | method | new AUC | new AUC - zero-shot | worst held-out "
+              "(seed mean) - zero-shot | new W-Acc | old AUC change |")
+        print("|---|---|---|---|---|---|---|")
+        z = df[df.method == "zero-shot"]
+        print(f"| - | zero-shot | {z.auc.mean():.3f} | | | {z.wacc.mean():.3f} | "
+              f"{z.old_change.mean():+.4f} |")
+        for fraction in args.fractions:
+            for m in methods:
+                rows = sub[(sub.fraction == fraction) & (sub.method == m)]
+                if rows.empty:
+                    continue
+                per_held = rows.groupby("held_out").auc.mean() - zero.auc
+                gain = rows.auc.mean() - z.auc.mean()
+                print(f"| {fraction:g}% | {m} | {rows.auc.mean():.3f} | {gain:+.3f} | "
+                      f"{per_held.min():+.3f} ({per_held.idxmin()}) | "
+                      f"{rows.wacc.mean():.3f} | {rows.old_change.mean():+.4f} ± "
+                      f"{rows.old_change.std(ddof=0):.4f} |")
+    base = df[df.method == "zero-shot"]
+    print(f"\nold-emotion mean AUC before adding: {base.before.mean():.3f}; base fit "
+          f"{base.base_fit_s.mean():.1f} s on average; few-shot seconds per method: "
+          + ", ".join(f"{m} {shot[shot.method == m].seconds.mean():.1f}" for m in methods))
