@@ -22,6 +22,22 @@ Reported on a held-out test split: the new emotion's AUC and weighted accuracy
 AUC (forgetting), mean and standard deviation over seeds and held-out emotions.
 
 Run: ``python benchmarks/continual.py`` (``--quick`` for a smaller run).
+
+``--dataset meld``: the same question on real text, MELD transcripts
+(``../shared/datasets/meld-text``; the script says so and stops when absent),
+text only, each utterance the GloVe 6B 50d vectors of its first 24 tokens
+(``continual_meld.py``). Every non-neutral emotion is held out in turn: its
+training positives are dropped, the model is fitted 8 epochs on the six
+others (``validation_fraction=0``, ``memory_size=256``), the seventh is added
+with ``add_emotions``, and for 1, 5, 10 and 20% of its training positives two
+few-shot sets are drawn: *balanced* (as many negatives, ``few_shot_split``)
+and *realistic* (``--neg-ratio`` = 4 negatives per positive, uniformly from
+the other training utterances, with their labels). FT, GEM and A-GEM run
+``--ft-epochs`` (4) epochs on each set; JT one epoch on the old training data
+plus the positives. Candidate few-shot steps (``skmemo._few_shot``) are
+further ``--methods``. Base models are cached per (emotion, seed) with
+``--cache``; ``--jobs`` runs (emotion, seed) pairs in parallel processes.
+``--quick``: surprise and anger, seed 0, 1 and 5%.
 """
 
 import argparse
@@ -105,7 +121,7 @@ SYNTHETIC_DEFAULTS = {
     "methods": ["FT", "JT", "GEM", "GEM (grad only)", "A-GEM", "FT/SGD", "GEM/SGD",
                 "A-GEM/SGD"]}
 MELD_DEFAULTS = {
-    "epochs": 8, "ft_epochs": 8, "jt_epochs": 1,
+    "epochs": 8, "ft_epochs": 4, "jt_epochs": 1,
     "held_out": ["joy", "surprise", "anger", "sadness", "disgust", "fear"],
     "methods": ["FT", "GEM", "A-GEM", "JT"]}
 
@@ -140,6 +156,18 @@ def main(argv=None):
     p.add_argument("--cache", default=None,
                    help="MELD only: folder for pickled base models, reused across runs")
     p.add_argument("--data", default=None, help="MELD only: the meld-text folder")
+    p.add_argument("--token-cache", default=None,
+                   help="MELD only: .npz of token indices, written once, then read "
+                        "instead of the CSV files")
+    p.add_argument("--verbose", action="store_true",
+                   help="MELD only: print every few-shot run's figures")
+    p.add_argument("--plot", default=None,
+                   help="MELD only: save the AUC-against-positives figure here (PNG)")
+    p.add_argument("--plot-methods", nargs="+", default=None,
+                   help="MELD only: methods in the figure (default: all run)")
+    p.add_argument("--records", default=None,
+                   help="MELD only: report (and plot) the records of an earlier --out "
+                        "file instead of running")
     p.add_argument("--out", default=None, help="MELD only: write the records as JSON")
     args = p.parse_args(argv)
     defaults = MELD_DEFAULTS if args.dataset == "meld" else SYNTHETIC_DEFAULTS
@@ -205,12 +233,20 @@ def main_meld(args):
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; known: {sorted(continual_meld.METHODS)}")
     start = time.perf_counter()
-    records = continual_meld.run(args)
+    if args.records:
+        with open(args.records) as f:
+            records = json.load(f)
+        args.methods = [m for m in args.methods
+                        if any(r["method"] == m for r in records)]
+    else:
+        records = continual_meld.run(args)
     if records is None:
         print(f"MELD transcripts not found in {args.data} (train_sent_emo.csv); "
               "nothing to run")
         return None
     continual_meld.report(records, args)
+    if args.plot:
+        continual_meld.plot(records, args.plot, args.plot_methods or args.methods)
     print(f"\ntotal {time.perf_counter() - start:.0f} s with {args.jobs} process(es), "
           f"{args.threads} torch thread(s) each")
     if args.out:

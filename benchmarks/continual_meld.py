@@ -49,42 +49,58 @@ def read_split(data_dir, split):
     return frame["Utterance"].tolist(), frame["Emotion"].str.strip().str.lower().tolist()
 
 
-def encode(utterances, seq_len=24, vectors=None):
-    """GloVe sequences ``(n, seq_len, 50)`` padded in front, and lengths ``(n,)``.
-
-    Utterances with no known token get one zero step (length 1).
-    """
-    vectors = load_default_vectors() if vectors is None else vectors
-    X = np.zeros((len(utterances), seq_len, vectors.dim), np.float32)
-    lengths = np.ones(len(utterances), np.int64)
+def _token_ids(utterances, seq_len, vectors):
+    """Row indices into ``vectors.words`` (-1 = padding), front-padded: (n, seq_len)."""
+    index = {w: i for i, w in enumerate(vectors.words)}
+    ids = np.full((len(utterances), seq_len), -1, np.int32)
     known = total = 0
     for i, text in enumerate(utterances):
         tokens = tokenise(text)
         total += len(tokens)
-        rows = [vectors[t] for t in tokens if t in vectors]
-        known += len(rows)
-        rows = rows[:seq_len]
-        if rows:
-            X[i, seq_len - len(rows):] = np.stack(rows)
-            lengths[i] = len(rows)
-    return X, lengths, known / max(total, 1)
+        row = [index[t] for t in tokens if t in index]
+        known += len(row)
+        row = row[:seq_len]
+        if row:
+            ids[i, seq_len - len(row):] = row
+    return ids, known / max(total, 1)
 
 
-def load_meld(data_dir=DEFAULT_DATA, seq_len=24):
+def load_meld(data_dir=DEFAULT_DATA, seq_len=24, token_cache=None):
     """Train and test splits: ``{"X": {"text", "text_lengths"}, "Y": (n, 7)}`` each.
 
-    Returns None when the data folder is absent.
+    Returns None when the data folder is absent (and no ``token_cache`` file
+    exists). ``token_cache``: an ``.npz`` file of token indices and labels,
+    written on the first run and read instead of the CSV files afterwards (for
+    a machine without the data folder; keep it out of the repository).
     """
-    if not (Path(data_dir) / SPLITS["train"]).is_file():
+    vectors = load_default_vectors()
+    cache = None if token_cache is None else Path(token_cache)
+    if cache is not None and cache.is_file():
+        with np.load(cache) as f:
+            arrays = dict(f)
+    elif (Path(data_dir) / SPLITS["train"]).is_file():
+        arrays = {}
+        for split in ("train", "test"):
+            texts, labels = read_split(data_dir, split)
+            ids, coverage = _token_ids(texts, seq_len, vectors)
+            arrays[f"{split}_ids"] = ids
+            arrays[f"{split}_labels"] = np.array([EMOTIONS.index(e) for e in labels])
+            arrays[f"{split}_coverage"] = np.float64(coverage)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(cache, **arrays)
+    else:
         return None
+    table = np.concatenate([vectors.vectors, np.zeros((1, vectors.dim), np.float32)])
     out = {}
     for split in ("train", "test"):
-        texts, labels = read_split(data_dir, split)
-        X, lengths, coverage = encode(texts, seq_len)
+        ids = arrays[f"{split}_ids"]
+        labels = arrays[f"{split}_labels"]
         Y = np.zeros((len(labels), len(EMOTIONS)), np.float32)
-        Y[np.arange(len(labels)), [EMOTIONS.index(e) for e in labels]] = 1
-        out[split] = {"X": {"text": X, "text_lengths": lengths}, "Y": Y,
-                      "coverage": coverage}
+        Y[np.arange(len(labels)), labels] = 1
+        out[split] = {"X": {"text": table[ids],  # -1 picks the zero row
+                            "text_lengths": np.maximum((ids >= 0).sum(1), 1).astype(np.int64)},
+                      "Y": Y, "coverage": float(arrays[f"{split}_coverage"])}
     return out
 
 
@@ -148,12 +164,63 @@ def _jt(clf, X, Y, ctx):
     clf.partial_fit(Xj, Yj, epochs=ctx["jt_epochs"])
 
 
+def _replay(clf, X, Y):
+    """The few-shot set plus the memory's samples as negatives of the new emotions."""
+    task = clf.memory_.tasks[0]
+    y_mem = np.zeros((len(task["y"]), Y.shape[1]), np.float32)
+    y_mem[:, :task["y"].shape[1]] = task["y"]
+    X_mem = {k: task["X"][k] for k in X}
+    return ({k: np.concatenate([X[k], X_mem[k]]) for k in X},
+            np.concatenate([Y, y_mem]))
+
+
+def _variant(kind="gem", lr=None, epochs=None, replay=False, **update):
+    """A candidate few-shot step: ``few_shot_update(**update)`` around FT / GEM."""
+    from skmemo._few_shot import few_shot_update
+
+    def run(clf, X, Y, ctx):
+        if lr is not None:
+            clf.set_params(lr=lr)
+        if replay:
+            X, Y = _replay(clf, X, Y)
+        ctx = dict(ctx, epochs=epochs or ctx["epochs"])
+        with few_shot_update(clf, **update) if update else _nothing():
+            if kind == "ft":
+                _ft(clf, X, Y, ctx)
+            else:
+                _gem(clf, X, Y, ctx, kind)
+    return run
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _candidate(**kw):
+    return (_variant(**kw), True, True)
+
+
 # name -> (function, runs on the realistic set, runs on the balanced set)
 METHODS = {
     "FT": (_ft, True, True),
     "GEM": (_gem, True, True),
     "A-GEM": (lambda c, X, Y, ctx: _gem(c, X, Y, ctx, "agem"), True, True),
     "JT": (_jt, True, False),
+    # candidates of the few-shot step (see benchmarks/results/continual_meld.md)
+    "GEM lr/10": _candidate(lr=1e-4),
+    "GEM replay": _candidate(replay=True),
+    "GEM anchor": _candidate(train_new_emotions=False, anchor_strength=1.0),
+    "FT emb": _candidate(kind="ft", freeze_encoders=True, embedding_lr=1e-2),
+    "GEM emb": _candidate(freeze_encoders=True, embedding_lr=1e-2),
+    "A-GEM emb": _candidate(kind="agem", freeze_encoders=True, embedding_lr=1e-2),
+    "GEM emb+prior": _candidate(freeze_encoders=True, embedding_lr=1e-2,
+                                prior_strength=1.0),
+    "GEM emb+replay": _candidate(freeze_encoders=True, embedding_lr=1e-2, replay=True),
+    "GEM emb+enc": _candidate(embedding_lr=1e-2),
 }
 
 
@@ -234,7 +301,11 @@ def run_pair(args, data, held, seed):
                     n_pos=int(Y_few[:, new].sum()), n_few=len(idx), auc=res[0],
                     wacc=res[1], old_auc=res[2], old_change=res[2] - before,
                     seconds=seconds))
-        print(f"  {held} seed {seed}: {fraction}% done", flush=True)
+                if args.verbose:
+                    print(f"  {held} s{seed} {fraction:g}% {setting:<9} {method:<22} "
+                          f"AUC {res[0]:.3f} (zero-shot {zero[0]:.3f}) W-Acc {res[1]:.3f} "
+                          f"old {res[2] - before:+.4f} {seconds:.1f} s", flush=True)
+        print(f"  {held} seed {seed}: {fraction:g}% done", flush=True)
     return records
 
 
@@ -251,7 +322,7 @@ def run(args):
     import multiprocessing
 
     global _DATA
-    _DATA = load_meld(args.data, args.seq_len)
+    _DATA = load_meld(args.data, args.seq_len, args.token_cache)
     if _DATA is None:
         return None
     print(f"MELD text: {len(_DATA['train']['Y'])} train / {len(_DATA['test']['Y'])} test "
@@ -317,3 +388,38 @@ def report(records, args):
     print(f"\nold-emotion mean AUC before adding: {base.before.mean():.3f}; base fit "
           f"{base.base_fit_s.mean():.1f} s on average; few-shot seconds per method: "
           + ", ".join(f"{m} {shot[shot.method == m].seconds.mean():.1f}" for m in methods))
+
+
+def plot(records, path, methods, setting="realistic"):
+    """New-emotion AUC against labelled positives, one panel per held-out emotion."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    df = pd.DataFrame(records)
+    zero = df[df.method == "zero-shot"].groupby("held_out").auc.mean()
+    sub = df[(df.setting == setting) & df.method.isin(methods)]
+    held = [h for h in EMOTIONS if h in zero.index]
+    fig, axes = plt.subplots(2, (len(held) + 1) // 2, figsize=(11, 6.2), squeeze=False)
+    for ax, h in zip(axes.ravel(), held):
+        rows = sub[sub.held_out == h]
+        for m in methods:
+            r = rows[rows.method == m].groupby("n_pos").auc.agg(["mean", "std"]).reset_index()
+            if not r.empty:
+                ax.errorbar(r.n_pos, r["mean"], yerr=r["std"], marker="o", ms=3,
+                            capsize=2, label=m)
+        ax.axhline(zero[h], color="k", ls="--", lw=1, label="zero-shot")
+        ax.set_xscale("log")
+        ax.set_title(h)
+        ax.set_xlabel("labelled positives")
+        ax.set_ylabel("new-emotion test AUC")
+    for ax in axes.ravel()[len(held):]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=7)
+    fig.suptitle(f"MELD text: a held-out emotion learned from few labels ({setting} "
+                 "few-shot sets; mean ± std over seeds)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

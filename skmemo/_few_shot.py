@@ -1,0 +1,152 @@
+"""Few-shot updates of a new emotion: its word vector as a prior.
+
+After :meth:`~skmemo.MultimodalEmotionClassifier.add_emotions` the model scores
+a new emotion with its word vector ``w`` (and, for audio and visual, the
+learned maps of it); nothing else in the model belongs to that emotion. A
+few-shot update that trains the shared encoders on a handful of samples moves
+every emotion's scores, the new one's included, and with a few samples mostly
+by noise.
+
+:func:`few_shot_update` prepares a fitted estimator for such an update, inside
+a ``with`` block around ``partial_fit`` or ``partial_fit_gem``:
+
+- ``train_new_emotions``: the textual embeddings of the added emotions (rows
+  ``n_old:`` of ``module_.emotion_embeddings``, a frozen buffer otherwise)
+  become trainable, in a parameter group of their own (``embedding_lr``); the
+  fitted emotions' rows stay fixed (their gradient is masked);
+- ``prior_strength``: a Gaussian prior centred on the word vectors, the
+  gradient of ``prior_strength / 2 * ||E_new - w||^2`` added at every
+  optimizer step (maximum a posteriori with the word vector as prior mean);
+- ``freeze_encoders``: the encoders get no update (the old emotions' scores
+  then move only through the mappings and the fusion weights);
+- ``anchor_strength``: the same kind of pull (L2-SP, Li et al., ICML 2018,
+  https://arxiv.org/abs/1802.01483) of every other trainable parameter
+  towards its value when the block was entered.
+
+On leaving the block the embeddings are a buffer again (holding the learned
+values, so ``state_dict`` keys, pickles and the skmemo format are unchanged),
+the optimizer loses the extra group and the hook, and ``freeze_encoders`` and
+``requires_grad`` are restored.
+"""
+
+import numbers
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+
+def _check_strength(name, value):
+    if (not isinstance(value, numbers.Real) or isinstance(value, bool)
+            or not value >= 0 or value == float("inf")):
+        raise ValueError(f"{name} must be a finite float >= 0, got {value!r}")
+    return float(value)
+
+
+def anchor_penalty(module, reference, strength):
+    """``strength / 2 * sum ||p - reference[name]||^2`` over trainable parameters.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    reference : dict
+        ``{name: tensor}``, e.g. a ``state_dict`` copy taken before the update;
+        parameters not in it are not penalised.
+    strength : float
+
+    Returns
+    -------
+    Tensor
+        A scalar, differentiable in the module's parameters.
+    """
+    strength = _check_strength("strength", strength)
+    total = None
+    for name, p in module.named_parameters():
+        if p.requires_grad and name in reference:
+            term = (p - reference[name].to(p.device)).pow(2).sum()
+            total = term if total is None else total + term
+    if total is None:
+        return torch.zeros(())
+    return 0.5 * strength * total
+
+
+@contextmanager
+def few_shot_update(net, *, train_new_emotions=True, embedding_lr=None,
+                    prior_strength=0.0, freeze_encoders=False, anchor_strength=0.0):
+    """Context for a few-shot ``partial_fit`` / ``partial_fit_gem`` (see the module).
+
+    Parameters
+    ----------
+    net : MultimodalEmotionClassifier
+        Fitted; its emotions beyond ``n_fit_emotions_`` are the new ones.
+    train_new_emotions : bool, default=True
+    embedding_lr : float, default=None
+        Learning rate of the new emotions' embeddings; None uses ``net.lr``.
+    prior_strength : float, default=0.0
+    freeze_encoders : bool, default=False
+    anchor_strength : float, default=0.0
+
+    Yields
+    ------
+    net
+    """
+    prior_strength = _check_strength("prior_strength", prior_strength)
+    anchor_strength = _check_strength("anchor_strength", anchor_strength)
+    if embedding_lr is not None:
+        embedding_lr = _check_strength("embedding_lr", embedding_lr)
+    module, optimizer = net.module_, net.optimizer_
+    n_old = int(net.n_fit_emotions_)
+    E = module.emotion_embeddings
+    prior = E.detach().clone()
+    train_new_emotions = bool(train_new_emotions) and E.shape[0] > n_old
+    reference = {id(p): p.detach().clone() for p in module.parameters()
+                 if p.requires_grad} if anchor_strength else {}
+    was_frozen = net.freeze_encoders
+    grads_on = {name: p.requires_grad for name, p in module.encoders.named_parameters()}
+    param, handles, group = None, [], None
+    try:
+        if freeze_encoders:
+            net.freeze_encoders = True
+            for p in module.encoders.parameters():
+                p.requires_grad_(False)
+        if train_new_emotions:
+            mask = torch.zeros(E.shape[0], 1, device=E.device)
+            mask[n_old:] = 1
+            del module._buffers["emotion_embeddings"]
+            param = nn.Parameter(E.detach().clone())
+            module.register_parameter("emotion_embeddings", param)
+            handles.append(param.register_hook(lambda g: g * mask))
+            group = {"params": [param], "weight_decay": 0.0}
+            if embedding_lr is not None:
+                group["lr"] = embedding_lr
+            optimizer.add_param_group(group)
+            group = optimizer.param_groups[-1]
+
+        def pull_back(opt, args, kwargs):  # decoupled, after every step
+            with torch.no_grad():
+                if param is not None and prior_strength:
+                    rate = group["lr"] * prior_strength
+                    param.sub_(rate * (param - prior) * mask)
+                if anchor_strength:
+                    for g in opt.param_groups:
+                        if g is group:
+                            continue
+                        for p in g["params"]:
+                            ref = reference.get(id(p))
+                            if ref is not None and p.requires_grad:
+                                p.sub_(g["lr"] * anchor_strength * (p - ref))
+
+        if (param is not None and prior_strength) or anchor_strength:
+            handles.append(optimizer.register_step_post_hook(pull_back))
+        yield net
+    finally:
+        for handle in handles:
+            handle.remove()
+        if param is not None:
+            optimizer.param_groups.remove(group)
+            optimizer.state.pop(param, None)
+            del module._parameters["emotion_embeddings"]
+            module.register_buffer("emotion_embeddings", param.detach().clone())
+        net.freeze_encoders = was_frozen
+        for name, p in module.encoders.named_parameters():
+            p.requires_grad_(grads_on[name])

@@ -1,0 +1,133 @@
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from skmemo._few_shot import anchor_penalty, few_shot_update
+from skmemo.datasets import make_emotion_dataset
+
+from .conftest import small_clf
+
+OLD = ["anger", "fear", "happy"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def zero_shot():
+    """Text-only model fitted on three emotions, "sad" added zero-shot; its data."""
+    X, Y = make_emotion_dataset(160, emotions=OLD + ["sad"], seq_len=6, random_state=0)
+    X = {"text": X["text"]}
+    keep = Y[:, 3] == 0
+    clf = small_clf(OLD, max_epochs=2, validation_fraction=0, memory_size=32)
+    clf.fit({"text": X["text"][keep]}, Y[keep, :3])
+    clf.add_emotions(["sad"])
+    return clf, X, Y
+
+
+def _state(clf):
+    return {k: v.detach().clone() for k, v in clf.module_.state_dict().items()}
+
+
+@pytest.mark.parametrize("fit", ["partial_fit", "partial_fit_gem"])
+def test_frozen_encoders_learn_only_the_new_embedding(zero_shot, fit):
+    clf, X, Y = zero_shot
+    clf = copy.deepcopy(clf)
+    before = _state(clf)
+    old_proba = clf.predict_proba(X)[:, :3]
+    n_groups = len(clf.optimizer_.param_groups)
+    with few_shot_update(clf, freeze_encoders=True, embedding_lr=0.05) as net:
+        assert net is clf
+        assert isinstance(clf.module_.emotion_embeddings, torch.nn.Parameter)
+        getattr(clf, fit)(X, Y, epochs=2)
+    after = _state(clf)
+    assert set(after) == set(before)  # same keys: persistence unchanged
+    assert "emotion_embeddings" in dict(clf.module_.named_buffers())
+    assert "emotion_embeddings" not in dict(clf.module_.named_parameters())
+    assert len(clf.optimizer_.param_groups) == n_groups
+    assert clf.freeze_encoders is False
+    assert all(p.requires_grad for p in clf.module_.encoders.parameters())
+    E0, E1 = before["emotion_embeddings"], after["emotion_embeddings"]
+    assert torch.equal(E0[:3], E1[:3])  # the fitted emotions' word vectors stay
+    assert not torch.allclose(E0[3], E1[3])  # the new one learned
+    for key in before:
+        if key.startswith("encoders."):
+            assert torch.equal(before[key], after[key]), key
+    np.testing.assert_allclose(clf.predict_proba(X)[:, :3], old_proba, atol=1e-6)
+
+
+def test_prior_keeps_the_embedding_near_the_word_vector(zero_shot):
+    clf, X, Y = zero_shot
+    moved = {}
+    for strength in (0.0, 10.0):
+        c = copy.deepcopy(clf)
+        with few_shot_update(c, freeze_encoders=True, embedding_lr=0.05,
+                             prior_strength=strength):
+            c.partial_fit(X, Y, epochs=3)
+        E = c.module_.emotion_embeddings
+        moved[strength] = float((E[3] - clf.module_.emotion_embeddings[3]).norm())
+    assert moved[10.0] < 0.5 * moved[0.0]
+
+
+def test_anchor_pulls_the_encoders_back(zero_shot):
+    clf, X, Y = zero_shot
+    drift = {}
+    ref = _state(clf)
+    for strength in (0.0, 20.0):
+        c = copy.deepcopy(clf)
+        c.set_params(lr=1e-2)
+        with few_shot_update(c, train_new_emotions=False, anchor_strength=strength):
+            c.partial_fit(X, Y, epochs=3)
+        drift[strength] = sum(float((p.detach() - ref[n]).pow(2).sum())
+                              for n, p in c.module_.named_parameters())
+    assert drift[20.0] < 0.5 * drift[0.0]
+
+
+def test_anchor_penalty_value_and_gradient():
+    module = torch.nn.Linear(3, 2)
+    ref = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    assert float(anchor_penalty(module, ref, 2.0)) == 0.0
+    with torch.no_grad():
+        module.weight.add_(1.0)
+    penalty = anchor_penalty(module, ref, 2.0)
+    assert float(penalty) == pytest.approx(0.5 * 2.0 * 6)
+    penalty.backward()
+    np.testing.assert_allclose(module.weight.grad.numpy(), 2.0 * np.ones((2, 3)))
+    assert module.bias.grad is None or float(module.bias.grad.abs().sum()) == 0.0
+
+
+def test_state_is_restored_on_error(zero_shot):
+    clf, X, Y = zero_shot
+    clf = copy.deepcopy(clf)
+    before = _state(clf)
+    with pytest.raises(RuntimeError, match="boom"):
+        with few_shot_update(clf, freeze_encoders=True, prior_strength=1.0):
+            raise RuntimeError("boom")
+    assert "emotion_embeddings" in dict(clf.module_.named_buffers())
+    assert not clf.optimizer_._optimizer_step_post_hooks
+    for key, value in _state(clf).items():
+        assert torch.equal(value, before[key])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"prior_strength": -1.0}, "prior_strength"),
+    ({"anchor_strength": float("nan")}, "anchor_strength"),
+    ({"embedding_lr": float("inf")}, "embedding_lr"),
+    ({"prior_strength": True}, "prior_strength"),
+])
+def test_errors_change_nothing(zero_shot, kwargs, match):
+    clf, _, _ = zero_shot
+    before = _state(clf)
+    with pytest.raises(ValueError, match=match):
+        with few_shot_update(clf, **kwargs):
+            pass
+    assert "emotion_embeddings" in dict(clf.module_.named_buffers())
+    for key, value in _state(clf).items():
+        assert torch.equal(value, before[key])
