@@ -31,13 +31,16 @@ training positives are dropped, the model is fitted 8 epochs on the six
 others (``validation_fraction=0``, ``memory_size=256``), the seventh is added
 with ``add_emotions``, and for 1, 5, 10 and 20% of its training positives two
 few-shot sets are drawn: *balanced* (as many negatives, ``few_shot_split``)
-and *realistic* (``--neg-ratio`` = 4 negatives per positive, uniformly from
-the other training utterances, with their labels). FT, GEM and A-GEM run
-``--ft-epochs`` (4) epochs on each set; JT one epoch on the old training data
-plus the positives. Candidate few-shot steps (``skmemo._few_shot``) are
-further ``--methods``. Base models are cached per (emotion, seed) with
-``--cache``; ``--jobs`` runs (emotion, seed) pairs in parallel processes.
-``--quick``: surprise and anger, seed 0, 1 and 5%.
+and *realistic* (``--neg-ratio`` = 3 negatives per positive, the balanced
+ones among them, uniformly from the other training utterances, all with their
+labels). FT and GEM run ``--ft-epochs`` (4) epochs on each set, A-GEM on the
+realistic one, JT one epoch on the old training data plus the positives, all
+with batches of ``--ft-batch-size`` (128). Candidate few-shot steps
+(``skmemo._few_shot``) are further ``--methods``. Base models are cached per
+(emotion, seed) with ``--cache``; ``--jobs`` runs (emotion, seed) pairs in
+parallel processes, seed by seed; ``--out`` also writes a JSON-lines file as
+pairs finish, which ``--records`` reads back. ``--quick``: surprise and
+anger, seed 0, 1 and 5%.
 """
 
 import argparse
@@ -138,10 +141,12 @@ def main(argv=None):
     p.add_argument("--ft-epochs", type=int, default=None)
     p.add_argument("--jt-epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--ft-batch-size", type=int, default=128,
+                   help="MELD only: batch size of the few-shot step and of JT")
     p.add_argument("--fraction", type=float, default=0.01, help="synthetic only")
     p.add_argument("--fractions", type=float, nargs="+", default=[1, 5, 10, 20],
                    help="MELD only: few-shot fractions of the positives, in percent")
-    p.add_argument("--neg-ratio", type=int, default=4,
+    p.add_argument("--neg-ratio", type=int, default=3,
                    help="MELD only: negatives per positive in the realistic few-shot set")
     p.add_argument("--min-positives", type=int, default=1)
     p.add_argument("--memory-size", type=int, default=256)
@@ -234,8 +239,10 @@ def main_meld(args):
         raise SystemExit(f"unknown methods {unknown}; known: {sorted(continual_meld.METHODS)}")
     start = time.perf_counter()
     if args.records:
-        with open(args.records) as f:
-            records = json.load(f)
+        with open(args.records) as f:  # --out's JSON, or its JSON-lines companion
+            text = f.read()
+        records = (json.loads(text) if text.lstrip().startswith("[")
+                   else [json.loads(line) for line in text.splitlines() if line.strip()])
         args.methods = [m for m in args.methods
                         if any(r["method"] == m for r in records)]
     else:

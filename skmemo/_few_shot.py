@@ -14,14 +14,21 @@ a ``with`` block around ``partial_fit`` or ``partial_fit_gem``:
   ``n_old:`` of ``module_.emotion_embeddings``, a frozen buffer otherwise)
   become trainable, in a parameter group of their own (``embedding_lr``); the
   fitted emotions' rows stay fixed (their gradient is masked);
-- ``prior_strength``: a Gaussian prior centred on the word vectors, the
-  gradient of ``prior_strength / 2 * ||E_new - w||^2`` added at every
-  optimizer step (maximum a posteriori with the word vector as prior mean);
+- ``prior_strength``: a Gaussian prior centred on the word vectors, applied
+  as decoupled weight decay towards them (as AdamW decays towards zero):
+  after every optimizer step ``E_new -= lr * prior_strength * (E_new - w)``;
 - ``freeze_encoders``: the encoders get no update (the old emotions' scores
-  then move only through the mappings and the fusion weights);
-- ``anchor_strength``: the same kind of pull (L2-SP, Li et al., ICML 2018,
-  https://arxiv.org/abs/1802.01483) of every other trainable parameter
-  towards its value when the block was entered.
+  then move only through the mappings, the projection and the fusion weights,
+  which GEM constrains);
+- ``anchor_strength``: the same pull of every other trainable parameter
+  towards its value when the block was entered (L2-SP, Li et al., ICML 2018,
+  https://arxiv.org/abs/1802.01483, in decoupled form).
+
+The initial value is already the prior's mean: with few samples there are
+few steps, and the embedding moves little. :func:`memory_negatives` adds the
+episodic memory's samples as negatives of the new emotions (replay), so that
+the new embedding is fitted against the old data's distribution rather than
+against the handful of negatives the user labelled.
 
 On leaving the block the embeddings are a buffer again (holding the learned
 values, so ``state_dict`` keys, pickles and the skmemo format are unchanged),
@@ -32,6 +39,7 @@ the optimizer loses the extra group and the hook, and ``freeze_encoders`` and
 import numbers
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -68,6 +76,43 @@ def anchor_penalty(module, reference, strength):
     if total is None:
         return torch.zeros(())
     return 0.5 * strength * total
+
+
+def memory_negatives(memory, X, y):
+    """``(X, y)`` followed by every memory sample, negative for the emotions it never saw.
+
+    A memory task stores samples with labels for the ``n_emotions`` emotions
+    known when it was added; their columns for emotions added later are set to
+    0. That is exact in the paper's protocol (samples showing the new emotion
+    were removed from the old data) and an assumption otherwise (the old data
+    were not labelled for it).
+
+    Parameters
+    ----------
+    memory : EpisodicMemory or None
+    X : mapping
+        The new data: modality -> array (and ``<modality>_lengths``).
+    y : ndarray of shape (n, K)
+        Labels of the new data for every current emotion.
+
+    Returns
+    -------
+    X : dict of ndarray
+        The keys of ``X``; memory tasks lacking one of them are skipped.
+    y : ndarray of shape (n + n_memory, K), float32
+    """
+    y = np.asarray(y, dtype=np.float32)
+    Xs, ys = [{k: np.asarray(v) for k, v in X.items()}], [y]
+    for task in [] if memory is None else memory.tasks:
+        if not len(task["y"]) or not set(X) <= set(task["X"]):
+            continue
+        known = min(task["n_emotions"], y.shape[1])
+        labels = np.zeros((len(task["y"]), y.shape[1]), np.float32)
+        labels[:, :known] = task["y"][:, :known]
+        Xs.append({k: task["X"][k] for k in X})
+        ys.append(labels)
+    return ({k: np.concatenate([x[k] for x in Xs]).astype(Xs[0][k].dtype) for k in X},
+            np.concatenate(ys))
 
 
 @contextmanager

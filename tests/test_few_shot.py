@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from skmemo._few_shot import anchor_penalty, few_shot_update
+from skmemo._few_shot import anchor_penalty, few_shot_update, memory_negatives
+from skmemo.continual import EpisodicMemory
 from skmemo.datasets import make_emotion_dataset
 
 from .conftest import small_clf
@@ -131,3 +132,25 @@ def test_errors_change_nothing(zero_shot, kwargs, match):
     assert "emotion_embeddings" in dict(clf.module_.named_buffers())
     for key, value in _state(clf).items():
         assert torch.equal(value, before[key])
+
+
+def test_memory_negatives_appends_the_memory_with_zeros_for_new_emotions():
+    rng = np.random.default_rng(0)
+    X_old = {"text": rng.normal(size=(20, 4, 3)).astype(np.float32),
+             "text_lengths": np.full(20, 4)}
+    y_old = np.eye(2, dtype=np.float32)[np.arange(20) % 2]
+    memory = EpisodicMemory(8, random_state=0).add_task(X_old, y_old)
+    X_new = {"text": np.ones((3, 4, 3), np.float32), "text_lengths": np.full(3, 2)}
+    y_new = np.array([[0, 0, 1], [1, 0, 0], [0, 0, 1]], np.float32)
+    X, y = memory_negatives(memory, X_new, y_new)
+    assert y.shape == (11, 3) and X["text"].shape == (11, 4, 3)
+    np.testing.assert_array_equal(y[:3], y_new)
+    np.testing.assert_array_equal(y[3:, :2], memory.tasks[0]["y"])
+    assert not y[3:, 2].any()  # the memory is negative for the new emotion
+    np.testing.assert_array_equal(X["text"][3:], memory.tasks[0]["X"]["text"])
+    assert X["text_lengths"].dtype == X_new["text_lengths"].dtype
+    # no memory: the data unchanged; a memory without a needed key is skipped
+    X2, y2 = memory_negatives(None, X_new, y_new)
+    np.testing.assert_array_equal(y2, y_new)
+    X3, y3 = memory_negatives(memory, {"audio": np.ones((3, 4, 2), np.float32)}, y_new)
+    assert len(y3) == 3 and set(X3) == {"audio"}
