@@ -253,7 +253,8 @@ def main_meld(args):
         return None
     continual_meld.report(records, args)
     if args.plot:
-        continual_meld.plot(records, args.plot, args.plot_methods or args.methods)
+        continual_meld.plot(records, args.plot, args.plot_methods or args.methods,
+                            labels={"GEM emb": "GEM, encoders fixed, new embedding trained"})
     print(f"\ntotal {time.perf_counter() - start:.0f} s with {args.jobs} process(es), "
           f"{args.threads} torch thread(s) each")
     if args.out:

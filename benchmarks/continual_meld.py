@@ -216,6 +216,10 @@ METHODS = {
     "GEM emb+prior": _candidate(freeze_encoders=True, embedding_lr=1e-2,
                                 prior_strength=1.0),
     "GEM emb+replay": _candidate(freeze_encoders=True, embedding_lr=1e-2, replay=True),
+    "GEM emb+prior10": _candidate(freeze_encoders=True, embedding_lr=1e-2,
+                                  prior_strength=10.0),
+    "GEM emb+replay+prior10": _candidate(freeze_encoders=True, embedding_lr=1e-2,
+                                         replay=True, prior_strength=10.0),
     "GEM emb+enc": _candidate(embedding_lr=1e-2),
     # the call with the estimator's defaults: max_epochs (8 here) epochs of batch 64
     "FT default": _candidate(kind="ft", epochs=8, batch_size=64),
@@ -409,7 +413,7 @@ def report(records, args):
           + ", ".join(f"{m} {shot[shot.method == m].seconds.mean():.1f}" for m in methods))
 
 
-def plot(records, path, methods, setting="realistic"):
+def plot(records, path, methods, setting="realistic", labels=None):
     """New-emotion AUC against labelled positives, one panel per held-out emotion."""
     import matplotlib
 
@@ -428,17 +432,21 @@ def plot(records, path, methods, setting="realistic"):
             r = rows[rows.method == m].groupby("n_pos").auc.agg(["mean", "std"]).reset_index()
             if not r.empty:
                 ax.errorbar(r.n_pos, r["mean"], yerr=r["std"], marker="o", ms=3,
-                            capsize=2, label=m)
+                            capsize=2, label=(labels or {}).get(m, m))
         ax.axhline(zero[h], color="k", ls="--", lw=1, label="zero-shot")
         ax.set_xscale("log")
+        ticks = sorted(rows.n_pos.unique())
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
         ax.set_title(h)
         ax.set_xlabel("labelled positives")
         ax.set_ylabel("new-emotion test AUC")
     for ax in axes.ravel()[len(held):]:
         ax.axis("off")
-    axes.ravel()[0].legend(fontsize=7)
+    handles, names = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8)
     fig.suptitle(f"MELD text: a held-out emotion learned from few labels ({setting} "
                  "few-shot sets; mean ± std over seeds)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
