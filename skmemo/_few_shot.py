@@ -117,7 +117,8 @@ def memory_negatives(memory, X, y):
 
 @contextmanager
 def few_shot_update(net, *, train_new_emotions=True, embedding_lr=None,
-                    prior_strength=0.0, freeze_encoders=False, anchor_strength=0.0):
+                    prior_strength=0.0, freeze_encoders=False, anchor_strength=0.0,
+                    n_old=None):
     """Context for a few-shot ``partial_fit`` / ``partial_fit_gem`` (see the module).
 
     Parameters
@@ -128,8 +129,16 @@ def few_shot_update(net, *, train_new_emotions=True, embedding_lr=None,
     embedding_lr : float, default=None
         Learning rate of the new emotions' embeddings; None uses ``net.lr``.
     prior_strength : float, default=0.0
+        Share of the distance to the word vector pulled back per step, per
+        unit of learning rate; ``prior_strength * embedding_lr`` must be < 1.
     freeze_encoders : bool, default=False
     anchor_strength : float, default=0.0
+        The same for the other trainable parameters and their learning rates.
+    n_old : int, default=None
+        Emotions ``[0, n_old)`` keep their embeddings; the rest are trained.
+        None uses ``net.n_fit_emotions_`` (every added emotion is new); after
+        earlier continual calls, the number of emotions the last memory task
+        knew restricts training to the emotions added since.
 
     Yields
     ------
@@ -140,10 +149,23 @@ def few_shot_update(net, *, train_new_emotions=True, embedding_lr=None,
     if embedding_lr is not None:
         embedding_lr = _check_strength("embedding_lr", embedding_lr)
     module, optimizer = net.module_, net.optimizer_
-    n_old = int(net.n_fit_emotions_)
     E = module.emotion_embeddings
-    prior = E.detach().clone()
+    if n_old is None:
+        n_old = int(net.n_fit_emotions_)
+    elif (not isinstance(n_old, numbers.Integral) or isinstance(n_old, bool)
+          or not 0 <= n_old <= E.shape[0]):
+        raise ValueError(f"n_old must be an integer in [0, {E.shape[0]}], got {n_old!r}")
     train_new_emotions = bool(train_new_emotions) and E.shape[0] > n_old
+    lrs = [g["lr"] for g in optimizer.param_groups]
+    for name, strength, rate_lrs in (
+            ("prior_strength", prior_strength,
+             [optimizer.defaults["lr"] if embedding_lr is None else embedding_lr]),
+            ("anchor_strength", anchor_strength, lrs)):
+        if strength * max(rate_lrs) >= 1:
+            raise ValueError(f"{name} * learning rate must be < 1 (the share of the "
+                             f"distance pulled back per step); got {strength} * "
+                             f"{max(rate_lrs)}")
+    prior = E.detach().clone()
     reference = {id(p): p.detach().clone() for p in module.parameters()
                  if p.requires_grad} if anchor_strength else {}
     was_frozen = net.freeze_encoders
@@ -188,7 +210,8 @@ def few_shot_update(net, *, train_new_emotions=True, embedding_lr=None,
         for handle in handles:
             handle.remove()
         if param is not None:
-            optimizer.param_groups.remove(group)
+            optimizer.param_groups[:] = [g for g in optimizer.param_groups
+                                         if g is not group]
             optimizer.state.pop(param, None)
             del module._parameters["emotion_embeddings"]
             module.register_buffer("emotion_embeddings", param.detach().clone())

@@ -122,6 +122,10 @@ def test_state_is_restored_on_error(zero_shot):
     ({"anchor_strength": float("nan")}, "anchor_strength"),
     ({"embedding_lr": float("inf")}, "embedding_lr"),
     ({"prior_strength": True}, "prior_strength"),
+    ({"n_old": 9}, "n_old"),
+    ({"prior_strength": 200.0, "embedding_lr": 0.01}, "prior_strength"),
+    ({"anchor_strength": 1000.0}, "anchor_strength"),
+    ({"n_old": 1.5}, "n_old"),
 ])
 def test_errors_change_nothing(zero_shot, kwargs, match):
     clf, _, _ = zero_shot
@@ -154,3 +158,14 @@ def test_memory_negatives_appends_the_memory_with_zeros_for_new_emotions():
     np.testing.assert_array_equal(y2, y_new)
     X3, y3 = memory_negatives(memory, {"audio": np.ones((3, 4, 2), np.float32)}, y_new)
     assert len(y3) == 3 and set(X3) == {"audio"}
+
+
+def test_n_old_chooses_the_trained_rows(zero_shot):
+    clf, X, Y = zero_shot
+    clf = copy.deepcopy(clf)
+    E0 = clf.module_.emotion_embeddings.clone()
+    with few_shot_update(clf, freeze_encoders=True, embedding_lr=0.05, n_old=2):
+        clf.partial_fit(X, Y, epochs=2)
+    E1 = clf.module_.emotion_embeddings
+    assert torch.equal(E0[:2], E1[:2])
+    assert not torch.allclose(E0[2], E1[2]) and not torch.allclose(E0[3], E1[3])
