@@ -22,6 +22,25 @@ Reported on a held-out test split: the new emotion's AUC and weighted accuracy
 AUC (forgetting), mean and standard deviation over seeds and held-out emotions.
 
 Run: ``python benchmarks/continual.py`` (``--quick`` for a smaller run).
+
+``--dataset meld``: the same question on real text, MELD transcripts
+(``../shared/datasets/meld-text``; the script says so and stops when absent),
+text only, each utterance the GloVe 6B 50d vectors of its first 24 tokens
+(``continual_meld.py``). Every non-neutral emotion is held out in turn: its
+training positives are dropped, the model is fitted 8 epochs on the six
+others (``validation_fraction=0``, ``memory_size=256``), the seventh is added
+with ``add_emotions``, and for 1, 5, 10 and 20% of its training positives two
+few-shot sets are drawn: *balanced* (as many negatives, ``few_shot_split``)
+and *realistic* (``--neg-ratio`` = 3 negatives per positive, the balanced
+ones among them, uniformly from the other training utterances, all with their
+labels). FT and GEM run ``--ft-epochs`` (4) epochs on each set, A-GEM on the
+realistic one, JT one epoch on the old training data plus the positives, all
+with batches of ``--ft-batch-size`` (128). Candidate few-shot steps
+(``skmemo._few_shot``) are further ``--methods``. Base models are cached per
+(emotion, seed) with ``--cache``; ``--jobs`` runs (emotion, seed) pairs in
+parallel processes, seed by seed; ``--out`` also writes a JSON-lines file as
+pairs finish, which ``--records`` reads back. ``--quick``: surprise and
+anger, seed 0, 1 and 5%.
 """
 
 import argparse
@@ -100,29 +119,73 @@ def run_one(args, seed, held_out):
     return rows, len(few), before, fit_s, seconds, stats
 
 
+SYNTHETIC_DEFAULTS = {
+    "epochs": 12, "ft_epochs": 20, "jt_epochs": 3, "held_out": ["surprise"],
+    "methods": ["FT", "JT", "GEM", "GEM (grad only)", "A-GEM", "FT/SGD", "GEM/SGD",
+                "A-GEM/SGD"]}
+MELD_DEFAULTS = {
+    "epochs": 8, "ft_epochs": 4, "jt_epochs": 1,
+    "held_out": ["joy", "surprise", "anger", "sadness", "disgust", "fear"],
+    "methods": ["FT", "GEM", "A-GEM", "JT"]}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", choices=["synthetic", "meld"], default="synthetic",
+                   help="the embedded synthetic data, or MELD transcripts (real text)")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run")
     p.add_argument("--n-samples", type=int, default=3000)
-    p.add_argument("--seq-len", type=int, default=12)
-    p.add_argument("--epochs", type=int, default=12, help="epochs of the base fit")
-    p.add_argument("--ft-epochs", type=int, default=20)
-    p.add_argument("--jt-epochs", type=int, default=3)
+    p.add_argument("--seq-len", type=int, default=None,
+                   help="time steps (synthetic 12, MELD 24 tokens)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs of the base fit")
+    p.add_argument("--ft-epochs", type=int, default=None)
+    p.add_argument("--jt-epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--fraction", type=float, default=0.01)
+    p.add_argument("--ft-batch-size", type=int, default=128,
+                   help="MELD only: batch size of the few-shot step and of JT")
+    p.add_argument("--fraction", type=float, default=0.01, help="synthetic only")
+    p.add_argument("--fractions", type=float, nargs="+", default=[1, 5, 10, 20],
+                   help="MELD only: few-shot fractions of the positives, in percent")
+    p.add_argument("--neg-ratio", type=int, default=3,
+                   help="MELD only: negatives per positive in the realistic few-shot set")
     p.add_argument("--min-positives", type=int, default=1)
     p.add_argument("--memory-size", type=int, default=256)
     p.add_argument("--margin", type=float, default=0.5)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--held-out", nargs="+", default=["surprise"])
+    p.add_argument("--held-out", nargs="+", default=None)
     p.add_argument("--sgd-lr", type=float, default=0.2)
-    p.add_argument("--methods", nargs="+", default=[
-        "FT", "JT", "GEM", "GEM (grad only)", "A-GEM", "FT/SGD", "GEM/SGD", "A-GEM/SGD"])
+    p.add_argument("--methods", nargs="+", default=None)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--jobs", type=int, default=1,
+                   help="MELD only: processes, one (held-out emotion, seed) each")
+    p.add_argument("--cache", default=None,
+                   help="MELD only: folder for pickled base models, reused across runs")
+    p.add_argument("--data", default=None, help="MELD only: the meld-text folder")
+    p.add_argument("--token-cache", default=None,
+                   help="MELD only: .npz of token indices, written once, then read "
+                        "instead of the CSV files")
+    p.add_argument("--verbose", action="store_true",
+                   help="MELD only: print every few-shot run's figures")
+    p.add_argument("--plot", default=None,
+                   help="MELD only: save the AUC-against-positives figure here (PNG)")
+    p.add_argument("--plot-methods", nargs="+", default=None,
+                   help="MELD only: methods in the figure (default: all run)")
+    p.add_argument("--records", default=None,
+                   help="MELD only: report (and plot) the records of an earlier --out "
+                        "file instead of running")
+    p.add_argument("--out", default=None, help="MELD only: write the records as JSON")
     args = p.parse_args(argv)
+    defaults = MELD_DEFAULTS if args.dataset == "meld" else SYNTHETIC_DEFAULTS
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    torch.set_num_threads(args.threads)
+    if args.dataset == "meld":
+        return main_meld(args)
+    if args.seq_len is None:
+        args.seq_len = 12
     if args.quick:
         args.n_samples, args.seq_len, args.epochs, args.seeds = 1500, 8, 8, [0]
-    torch.set_num_threads(args.threads)
 
     results, extra = {}, []
     for held in args.held_out:
@@ -156,6 +219,48 @@ def main(argv=None):
               f"(max {100 * np.max(v):.1f}%)")
     return results, shares
 
+
+
+
+def main_meld(args):
+    """``--dataset meld``: see the module docstring of ``continual_meld``."""
+    import json
+
+    import continual_meld
+
+    if args.seq_len is None:
+        args.seq_len = 24
+    if args.data is None:
+        args.data = continual_meld.DEFAULT_DATA
+    if args.quick:
+        args.held_out, args.seeds, args.fractions = ["surprise", "anger"], [0], [1, 5]
+    unknown = sorted(set(args.methods) - set(continual_meld.METHODS))
+    if unknown:
+        raise SystemExit(f"unknown methods {unknown}; known: {sorted(continual_meld.METHODS)}")
+    start = time.perf_counter()
+    if args.records:
+        with open(args.records) as f:  # --out's JSON, or its JSON-lines companion
+            text = f.read()
+        records = (json.loads(text) if text.lstrip().startswith("[")
+                   else [json.loads(line) for line in text.splitlines() if line.strip()])
+        args.methods = [m for m in args.methods
+                        if any(r["method"] == m for r in records)]
+    else:
+        records = continual_meld.run(args)
+    if records is None:
+        print(f"MELD transcripts not found in {args.data} (train_sent_emo.csv); "
+              "nothing to run")
+        return None
+    continual_meld.report(records, args)
+    if args.plot:
+        continual_meld.plot(records, args.plot, args.plot_methods or args.methods,
+                            labels={"GEM emb": "GEM, encoders fixed, new embedding trained"})
+    print(f"\ntotal {time.perf_counter() - start:.0f} s with {args.jobs} process(es), "
+          f"{args.threads} torch thread(s) each")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(records, f)
+    return records
 
 if __name__ == "__main__":
     main()

@@ -5,8 +5,8 @@
 
 from pathlib import Path
 
-ORDER = ["quality", "zero_shot", "continual", "datasets", "sklearn", "beyond_paper",
-         "performance"]
+ORDER = ["quality", "zero_shot", "continual", "continual_meld", "datasets", "sklearn",
+         "beyond_paper", "performance"]
 HEADER = """# Benchmark results
 
 Every figure below was measured in this repository with the command shown

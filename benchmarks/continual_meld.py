@@ -1,0 +1,452 @@
+"""MELD transcripts as GloVe token sequences, for ``continual.py --dataset meld``.
+
+MELD (Poria et al., ACL 2019; labels from EmoryNLP, Zahiri and Choi, 2018):
+utterances of the TV series *Friends*, each labelled with one of seven
+emotions. Only the transcripts are used: every utterance becomes the sequence
+of the bundled GloVe 6B 50d vectors (``skmemo.vectors.load_default_vectors``)
+of its first ``T`` known tokens, zero-padded in front ("pre"), with its real
+length in ``text_lengths``.
+
+The tokeniser is small and local to the benchmark: lower case, typographic
+quotes and dashes normalised (some utterances carry Windows-1252 bytes, read
+with ``errors="replace"``), contractions split the way GloVe 6B's vocabulary
+spells them (``don't`` -> ``do n't``, ``it's`` -> ``it 's``), punctuation kept
+as tokens; tokens missing from the vocabulary are dropped.
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from skmemo.vectors import load_default_vectors
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO / ".." / "shared" / "datasets" / "meld-text"
+EMOTIONS = ["neutral", "joy", "surprise", "anger", "sadness", "disgust", "fear"]
+SPLITS = {"train": "train_sent_emo.csv", "dev": "dev_sent_emo.csv",
+          "test": "test_sent_emo.csv"}
+
+_NORMALISE = {"\x92": "'", "\u2019": "'", "\u2018": "'", "\ufffd": "'", "\u201c": '"',
+              "\u201d": '"', "\u2026": " ... ", "\u2014": " -- ", "\u2013": " - "}
+_TOKEN = re.compile(r"[a-z0-9]+(?=n't\b)|n't\b|'[a-z]+\b|[a-z0-9]+|\.\.\.|[^\sa-z0-9]")
+
+
+def tokenise(text):
+    """Lower-case tokens of one utterance, contractions split as in GloVe 6B."""
+    text = str(text)
+    for bad, good in _NORMALISE.items():
+        text = text.replace(bad, good)
+    return _TOKEN.findall(text.lower())
+
+
+def read_split(data_dir, split):
+    """``(utterances, emotion names)`` of one split's CSV file."""
+    import pandas as pd
+
+    path = Path(data_dir) / SPLITS[split]
+    frame = pd.read_csv(path, encoding="utf-8", encoding_errors="replace")
+    return frame["Utterance"].tolist(), frame["Emotion"].str.strip().str.lower().tolist()
+
+
+def _token_ids(utterances, seq_len, vectors):
+    """Row indices into ``vectors.words`` (-1 = padding), front-padded: (n, seq_len)."""
+    index = {w: i for i, w in enumerate(vectors.words)}
+    ids = np.full((len(utterances), seq_len), -1, np.int32)
+    known = total = 0
+    for i, text in enumerate(utterances):
+        tokens = tokenise(text)
+        total += len(tokens)
+        row = [index[t] for t in tokens if t in index]
+        known += len(row)
+        row = row[:seq_len]
+        if row:
+            ids[i, seq_len - len(row):] = row
+    return ids, known / max(total, 1)
+
+
+def load_meld(data_dir=DEFAULT_DATA, seq_len=24, token_cache=None):
+    """Train and test splits: ``{"X": {"text", "text_lengths"}, "Y": (n, 7)}`` each.
+
+    Returns None when the data folder is absent (and no ``token_cache`` file
+    exists). ``token_cache``: an ``.npz`` file of token indices and labels,
+    written on the first run and read instead of the CSV files afterwards (for
+    a machine without the data folder; keep it out of the repository).
+    """
+    vectors = load_default_vectors()
+    cache = None if token_cache is None else Path(token_cache)
+    if cache is not None and cache.is_file():
+        with np.load(cache) as f:
+            arrays = dict(f)
+    elif (Path(data_dir) / SPLITS["train"]).is_file():
+        arrays = {}
+        for split in ("train", "test"):
+            texts, labels = read_split(data_dir, split)
+            ids, coverage = _token_ids(texts, seq_len, vectors)
+            arrays[f"{split}_ids"] = ids
+            arrays[f"{split}_labels"] = np.array([EMOTIONS.index(e) for e in labels])
+            arrays[f"{split}_coverage"] = np.float64(coverage)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(cache, **arrays)
+    else:
+        return None
+    table = np.concatenate([vectors.vectors, np.zeros((1, vectors.dim), np.float32)])
+    out = {}
+    for split in ("train", "test"):
+        ids = arrays[f"{split}_ids"]
+        labels = arrays[f"{split}_labels"]
+        Y = np.zeros((len(labels), len(EMOTIONS)), np.float32)
+        Y[np.arange(len(labels)), labels] = 1
+        out[split] = {"X": {"text": table[ids],  # -1 picks the zero row
+                            "text_lengths": np.maximum((ids >= 0).sum(1), 1).astype(np.int64)},
+                      "Y": Y, "coverage": float(arrays[f"{split}_coverage"])}
+    return out
+
+
+# ----------------------------------------------------------------------
+# the protocol
+# ----------------------------------------------------------------------
+def _rows(X, idx):
+    return {k: v[idx] for k, v in X.items()}
+
+
+def few_shot_sets(Y, new, fraction, seed, neg_ratio):
+    """Indices of the balanced and the realistic few-shot sets of column ``new``.
+
+    Balanced: :func:`skmemo.continual.few_shot_split` (``ceil(fraction * P)``
+    positives and as many negatives). Realistic: the same positives and
+    ``neg_ratio`` times as many negatives, the balanced ones among them.
+    """
+    from skmemo.continual import few_shot_split
+
+    few, _ = few_shot_split(Y, new, fraction, random_state=seed)
+    pos = few[Y[few, new] > 0.5]
+    neg = few[Y[few, new] < 0.5]
+    rest = np.setdiff1d(np.flatnonzero(Y[:, new] < 0.5), neg)
+    rng = np.random.default_rng([seed, new, int(round(fraction * 1000))])
+    extra = rng.choice(rest, min(len(rest), (neg_ratio - 1) * len(pos)), replace=False)
+    return {"balanced": few, "realistic": np.sort(np.concatenate([few, extra]))}
+
+
+def evaluate(clf, X, Y, new):
+    """(AUC of column ``new``, its W-Acc, mean AUC of the other columns).
+
+    ``new=None``: (nan, nan, mean AUC of every column).
+    """
+    import warnings
+
+    from skmemo.metrics import emotion_roc_auc_score, weighted_accuracy_score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        proba = clf.predict_proba(X)
+        auc = emotion_roc_auc_score(Y, proba, average=None)
+        # predict() with the default threshold 0.5, without a second forward pass
+        wacc = weighted_accuracy_score(Y, (proba > 0.5).astype(int), average=None)
+    old = [k for k in range(Y.shape[1]) if k != new]
+    if new is None:
+        return np.nan, np.nan, float(np.mean(auc))
+    return float(auc[new]), float(wacc[new]), float(np.mean(auc[old]))
+
+
+def _ft(clf, X, Y, ctx):
+    clf.set_params(batch_size=ctx["batch_size"])
+    clf.partial_fit(X, Y, epochs=ctx["epochs"])
+
+
+def _gem(clf, X, Y, ctx, method="gem"):
+    clf.partial_fit_gem(X, Y, epochs=ctx["epochs"], method=method,
+                        batch_size=ctx["batch_size"])
+
+
+def _jt(clf, X, Y, ctx):
+    from skmemo.continual import joint_training_set
+
+    pos = np.flatnonzero(Y[:, -1] > 0.5)  # the old data already hold the negatives
+    Xj, Yj = joint_training_set(ctx["X_old"], ctx["Y_old"], _rows(X, pos), Y[pos])
+    clf.set_params(batch_size=ctx["batch_size"])
+    clf.partial_fit(Xj, Yj, epochs=ctx["jt_epochs"])
+
+
+def _variant(kind="gem", lr=None, epochs=None, batch_size=None, replay=False, **update):
+    """A candidate few-shot step: ``few_shot_update(**update)`` around FT / GEM."""
+    from skmemo._few_shot import few_shot_update, memory_negatives
+
+    def run(clf, X, Y, ctx):
+        if lr is not None:
+            clf.set_params(lr=lr)
+        if replay:
+            X, Y = memory_negatives(clf.memory_, X, Y)
+        ctx = dict(ctx, epochs=epochs or ctx["epochs"],
+                   batch_size=batch_size or ctx["batch_size"])
+        with few_shot_update(clf, **update) if update else _nothing():
+            if kind == "ft":
+                _ft(clf, X, Y, ctx)
+            else:
+                _gem(clf, X, Y, ctx, kind)
+    return run
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _candidate(**kw):
+    return (_variant(**kw), True, True)
+
+
+# name -> (function, runs on the realistic set, runs on the balanced set)
+METHODS = {
+    "FT": (_ft, True, True),
+    "GEM": (_gem, True, True),
+    "A-GEM": (lambda c, X, Y, ctx: _gem(c, X, Y, ctx, "agem"), True, False),
+    "JT": (_jt, True, False),
+    # candidates of the few-shot step (see benchmarks/results/continual_meld.md)
+    "GEM lr/10": _candidate(lr=1e-4),
+    "GEM replay": _candidate(replay=True),
+    "GEM anchor": _candidate(train_new_emotions=False, anchor_strength=1.0),
+    "FT emb": _candidate(kind="ft", freeze_encoders=True, embedding_lr=1e-2),
+    "GEM emb": _candidate(freeze_encoders=True, embedding_lr=1e-2),
+    "A-GEM emb": _candidate(kind="agem", freeze_encoders=True, embedding_lr=1e-2),
+    "GEM emb+prior": _candidate(freeze_encoders=True, embedding_lr=1e-2,
+                                prior_strength=1.0),
+    "GEM emb+replay": _candidate(freeze_encoders=True, embedding_lr=1e-2, replay=True),
+    "GEM emb+prior10": _candidate(freeze_encoders=True, embedding_lr=1e-2,
+                                  prior_strength=10.0),
+    "GEM emb+replay+prior10": _candidate(freeze_encoders=True, embedding_lr=1e-2,
+                                         replay=True, prior_strength=10.0),
+    "GEM emb+enc": _candidate(embedding_lr=1e-2),
+    # the call with the estimator's defaults: max_epochs (8 here) epochs of batch 64
+    "FT default": _candidate(kind="ft", epochs=8, batch_size=64),
+    "GEM default": _candidate(epochs=8, batch_size=64),
+    "GEM emb default": _candidate(epochs=8, batch_size=64, freeze_encoders=True,
+                                  embedding_lr=1e-2),
+    "GEM emb+replay default": _candidate(epochs=8, batch_size=64, freeze_encoders=True,
+                                         embedding_lr=1e-2, replay=True),
+}
+
+
+def base_model(args, data, held, seed):
+    """The model fitted on the six other emotions, with ``held`` added zero-shot.
+
+    Returns ``(model, names, old mean test AUC before add_emotions, fit seconds)``.
+    Cached under ``args.cache`` (pickle) when given.
+    """
+    import pickle
+    import time
+
+    from skmemo import MultimodalEmotionClassifier
+
+    old = [e for e in EMOTIONS if e != held]
+    path = None
+    if args.cache:
+        path = Path(args.cache) / f"meld-{held}-{seed}-e{args.epochs}.pkl"
+        if path.is_file():
+            with open(path, "rb") as f:
+                return pickle.load(f)
+    tr = data["train"]
+    keep = np.flatnonzero(tr["Y"][:, EMOTIONS.index(held)] < 0.5)
+    cols = [EMOTIONS.index(e) for e in old]
+    clf = MultimodalEmotionClassifier(
+        old, max_epochs=args.epochs, batch_size=args.batch_size, validation_fraction=0,
+        memory_size=args.memory_size, random_state=seed, device="cpu")
+    start = time.perf_counter()
+    clf.fit(_rows(tr["X"], keep), tr["Y"][keep][:, cols])
+    fit_s = time.perf_counter() - start
+    te = data["test"]
+    before = evaluate(clf, te["X"], te["Y"][:, cols], None)[2]
+    clf.add_emotions([held])
+    out = (clf, old + [held], before, fit_s)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            pickle.dump(out, f)
+    return out
+
+
+def run_pair(args, data, held, seed):
+    """Every fraction, setting and method for one held-out emotion and seed: records."""
+    import copy
+    import time
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    base, names, before, fit_s = base_model(args, data, held, seed)
+    tr, te = data["train"], data["test"]
+    order = [EMOTIONS.index(e) for e in names]  # the new emotion last
+    Y_tr, Y_te = tr["Y"][:, order], te["Y"][:, order]
+    new = len(order) - 1
+    keep = np.flatnonzero(Y_tr[:, new] < 0.5)
+    ctx = {"epochs": args.ft_epochs, "jt_epochs": args.jt_epochs,
+           "batch_size": args.ft_batch_size,
+           "X_old": _rows(tr["X"], keep), "Y_old": Y_tr[keep][:, :new]}
+    zero = evaluate(base, te["X"], Y_te, new)
+    common = {"held_out": held, "seed": seed, "before": before, "base_fit_s": fit_s}
+    records = [dict(common, fraction=0.0, setting="-", method="zero-shot", n_pos=0,
+                    n_few=0, auc=zero[0], wacc=zero[1], old_auc=zero[2],
+                    old_change=zero[2] - before, seconds=0.0)]
+    for fraction in args.fractions:
+        sets = few_shot_sets(Y_tr, new, fraction / 100, seed, args.neg_ratio)
+        for setting, idx in sets.items():
+            X_few, Y_few = _rows(tr["X"], idx), Y_tr[idx]
+            for method in args.methods:
+                fn, realistic, balanced = METHODS[method]
+                if not (realistic if setting == "realistic" else balanced):
+                    continue
+                clf = copy.deepcopy(base)
+                start = time.perf_counter()
+                fn(clf, X_few, Y_few, ctx)
+                seconds = time.perf_counter() - start
+                res = evaluate(clf, te["X"], Y_te, new)
+                records.append(dict(
+                    common, fraction=fraction, setting=setting, method=method,
+                    n_pos=int(Y_few[:, new].sum()), n_few=len(idx), auc=res[0],
+                    wacc=res[1], old_auc=res[2], old_change=res[2] - before,
+                    seconds=seconds))
+                if args.verbose:
+                    print(f"  {held} s{seed} {fraction:g}% {setting:<9} {method:<22} "
+                          f"AUC {res[0]:.3f} (zero-shot {zero[0]:.3f}) W-Acc {res[1]:.3f} "
+                          f"old {res[2] - before:+.4f} {seconds:.1f} s", flush=True)
+        print(f"  {held} seed {seed}: {fraction:g}% done", flush=True)
+    return records
+
+
+def _pair(task):
+    args, held, seed = task
+    return run_pair(args, _DATA, held, seed)
+
+
+_DATA = None
+
+
+def run(args):
+    """Run every held-out emotion and seed (``args.jobs`` processes); all records."""
+    import json
+    import multiprocessing
+
+    global _DATA
+    _DATA = load_meld(args.data, args.seq_len, args.token_cache)
+    if _DATA is None:
+        return None
+    print(f"MELD text: {len(_DATA['train']['Y'])} train / {len(_DATA['test']['Y'])} test "
+          f"utterances, {100 * _DATA['train']['coverage']:.1f}% of the training tokens "
+          f"in the bundled GloVe vocabulary", flush=True)
+    # seed-major: an interrupted run still covers every emotion for the first seeds
+    tasks = [(args, held, seed) for seed in args.seeds for held in args.held_out]
+    log = open(args.out + "l", "w") if args.out else None  # JSON lines, as pairs finish
+    records = []
+    try:
+        if args.jobs > 1:
+            pool = multiprocessing.get_context("fork").Pool(args.jobs)
+            parts = pool.imap_unordered(_pair, tasks, chunksize=1)
+        else:
+            pool, parts = None, map(_pair, tasks)
+        for part in parts:
+            records += part
+            if log is not None:
+                log.writelines(json.dumps(r) + "\n" for r in part)
+                log.flush()
+    finally:
+        if pool is not None:
+            pool.terminate()
+        if log is not None:
+            log.close()
+    return records
+
+
+def _fmt(values):
+    return f"{np.mean(values):.3f}"
+
+
+def report(records, args):
+    """Print the tables: per held-out emotion, then the means over held-out emotions."""
+    import pandas as pd
+
+    df = pd.DataFrame(records)
+    zero = df[df.method == "zero-shot"].groupby("held_out")[["auc", "wacc"]].mean()
+    shot = df[df.method != "zero-shot"]
+    methods = [m for m in args.methods if m in set(shot.method)]
+    n_pos = shot.groupby(["held_out", "fraction"]).n_pos.first()
+    held_order = [h for h in args.held_out if h in zero.index]
+    for setting in ("realistic", "balanced"):
+        sub = shot[shot.setting == setting]
+        if sub.empty:
+            continue
+        print(f"\n### {setting}: new-emotion test AUC (mean over seeds {args.seeds})\n")
+        print("| held out | positives | zero-shot | " + " | ".join(methods) + " |")
+        print("|---|---|---|" + "---|" * len(methods))
+        mean = sub.groupby(["held_out", "fraction", "method"])[
+            ["auc", "wacc", "old_change"]].mean()
+        for held in held_order:
+            for fraction in args.fractions:
+                cells = [_fmt(mean.loc[(held, fraction, m), "auc"])
+                         if (held, fraction, m) in mean.index else "-" for m in methods]
+                print(f"| {held} | {n_pos[(held, fraction)]} ({fraction:g}%) | "
+                      f"{zero.loc[held, 'auc']:.3f} | " + " | ".join(cells) + " |")
+        print(f"\n### {setting}: means over held-out emotions and seeds\n")
+        print("| fraction | method | new AUC | new AUC - zero-shot | worst held-out "
+              "(seed mean) - zero-shot | new W-Acc | old AUC change |")
+        print("|---|---|---|---|---|---|---|")
+        z = df[df.method == "zero-shot"]
+        print(f"| - | zero-shot | {z.auc.mean():.3f} | | | {z.wacc.mean():.3f} | "
+              f"{z.old_change.mean():+.4f} |")
+        for fraction in args.fractions:
+            for m in methods:
+                rows = sub[(sub.fraction == fraction) & (sub.method == m)]
+                if rows.empty:
+                    continue
+                per_held = rows.groupby("held_out").auc.mean() - zero.auc
+                gain = rows.auc.mean() - z.auc.mean()
+                print(f"| {fraction:g}% | {m} | {rows.auc.mean():.3f} | {gain:+.3f} | "
+                      f"{per_held.min():+.3f} ({per_held.idxmin()}) | "
+                      f"{rows.wacc.mean():.3f} | {rows.old_change.mean():+.4f} ± "
+                      f"{rows.old_change.std(ddof=0):.4f} |")
+    base = df[df.method == "zero-shot"]
+    print(f"\nold-emotion mean AUC before adding: {base.before.mean():.3f}; base fit "
+          f"{base.base_fit_s.mean():.1f} s on average; few-shot seconds per method: "
+          + ", ".join(f"{m} {shot[shot.method == m].seconds.mean():.1f}" for m in methods))
+
+
+def plot(records, path, methods, setting="realistic", labels=None):
+    """New-emotion AUC against labelled positives, one panel per held-out emotion."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    df = pd.DataFrame(records)
+    zero = df[df.method == "zero-shot"].groupby("held_out").auc.mean()
+    sub = df[(df.setting == setting) & df.method.isin(methods)]
+    held = [h for h in EMOTIONS if h in zero.index]
+    fig, axes = plt.subplots(2, (len(held) + 1) // 2, figsize=(11, 6.2), squeeze=False)
+    for ax, h in zip(axes.ravel(), held):
+        rows = sub[sub.held_out == h]
+        for m in methods:
+            r = rows[rows.method == m].groupby("n_pos").auc.agg(["mean", "std"]).reset_index()
+            if not r.empty:
+                ax.errorbar(r.n_pos, r["mean"], yerr=r["std"], marker="o", ms=3,
+                            capsize=2, label=(labels or {}).get(m, m))
+        ax.axhline(zero[h], color="k", ls="--", lw=1, label="zero-shot")
+        ax.set_xscale("log")
+        ticks = sorted(rows.n_pos.unique())
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
+        ax.set_title(h)
+        ax.set_xlabel("labelled positives")
+        ax.set_ylabel("new-emotion test AUC")
+    for ax in axes.ravel()[len(held):]:
+        ax.axis("off")
+    handles, names = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8)
+    fig.suptitle(f"MELD text: a held-out emotion learned from few labels ({setting} "
+                 "few-shot sets; mean ± std over seeds)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
