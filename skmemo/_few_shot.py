@@ -148,7 +148,7 @@ def few_shot_update(net, *, train_new_emotions=True, embedding_lr=None,
     anchor_strength = _check_strength("anchor_strength", anchor_strength)
     if embedding_lr is not None:
         embedding_lr = _check_strength("embedding_lr", embedding_lr)
-    module, optimizer = net.module_, net.optimizer_
+    module, optimizer = net.network_, net.optimizer_
     E = module.emotion_embeddings
     if n_old is None:
         n_old = int(net.n_fit_emotions_)

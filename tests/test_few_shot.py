@@ -47,7 +47,8 @@ def test_frozen_encoders_learn_only_the_new_embedding(zero_shot, fit):
     with few_shot_update(clf, freeze_encoders=True, embedding_lr=0.05) as net:
         assert net is clf
         assert isinstance(clf.module_.emotion_embeddings, torch.nn.Parameter)
-        getattr(clf, fit)(X, Y, epochs=2)
+        kwargs = {"update": "all"} if fit == "partial_fit_gem" else {}  # the block is ours
+        getattr(clf, fit)(X, Y, epochs=2, **kwargs)
     after = _state(clf)
     assert set(after) == set(before)  # same keys: persistence unchanged
     assert "emotion_embeddings" in dict(clf.module_.named_buffers())
@@ -169,3 +170,28 @@ def test_n_old_chooses_the_trained_rows(zero_shot):
     E1 = clf.module_.emotion_embeddings
     assert torch.equal(E0[:2], E1[:2])
     assert not torch.allclose(E0[2], E1[2]) and not torch.allclose(E0[3], E1[3])
+
+
+def test_partial_fit_gem_default_trains_the_emotion_side_only(zero_shot):
+    """The default few-shot step: encoders fixed, the new embedding learned."""
+    clf, X, Y = zero_shot
+    default, everything = copy.deepcopy(clf), copy.deepcopy(clf)
+    before = _state(clf)
+    text_only = {"text": X["text"]}
+    old_proba = clf.predict_proba(text_only)[:, :3]
+    default.partial_fit_gem(X, Y, epochs=2)
+    after = _state(default)
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("encoders."))
+    assert torch.equal(before["emotion_embeddings"][:3], after["emotion_embeddings"][:3])
+    assert not torch.equal(before["emotion_embeddings"][3], after["emotion_embeddings"][3])
+    np.testing.assert_allclose(default.predict_proba(text_only)[:, :3], old_proba, atol=1e-6)
+    assert "emotion_embeddings" in dict(default.module_.named_buffers())
+    assert len(default.optimizer_.param_groups) == len(clf.optimizer_.param_groups)
+    # update="all": the behaviour before 0.2, encoders trained, embeddings fixed
+    everything.partial_fit_gem(X, Y, epochs=2, update="all")
+    after_all = _state(everything)
+    assert any(not torch.equal(before[k], after_all[k]) for k in before
+               if k.startswith("encoders."))
+    assert torch.equal(before["emotion_embeddings"], after_all["emotion_embeddings"])
+    with pytest.raises(ValueError, match="update must be"):
+        clf.partial_fit_gem(X, Y, update="encoders")
