@@ -23,7 +23,7 @@ EMOTIONS = ["happy", "sad", "anger"]
 
 
 # a small memory and a validation split, so that every part of the state is saved
-SMALL = dict(memory_size=16, hidden_sizes={"audio": 4, "visual": 4}, validation_fraction=0.2)
+TINY = dict(memory_size=16, hidden_sizes={"audio": 4, "visual": 4}, validation_fraction=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def data():
 def fitted(data):
     """Fitted, then grown by two zero-shot emotions with their own threshold."""
     clf = small_clf(EMOTIONS, max_epochs=2, threshold=[0.4, 0.5, 0.6],
-                    optimizer=torch.optim.AdamW, optimizer__betas=(0.8, 0.9), **SMALL)
+                    optimizer=torch.optim.AdamW, optimizer__betas=(0.8, 0.9), **TINY)
     return clf.fit(*data).add_emotions(["awe", "calm"], threshold=0.3)
 
 
@@ -167,7 +167,7 @@ def test_word_vector_mapping_is_saved(data, tmp_path):
     X, Y = data
     rng = np.random.RandomState(0)
     source = {w: rng.randn(8) for w in EMOTIONS + ["awe"]}
-    clf = small_clf(EMOTIONS, word_vectors=source, max_epochs=1, **SMALL).fit(X, Y)
+    clf = small_clf(EMOTIONS, word_vectors=source, max_epochs=1, **TINY).fit(X, Y)
     save(clf, tmp_path / "m")
     loaded = load(tmp_path / "m")
     assert set(loaded.word_vectors) == set(source)
@@ -181,7 +181,7 @@ def test_non_data_parameters_are_dropped_with_a_warning(data, tmp_path):
 
     X, Y = data
     clf = small_clf(EMOTIONS, max_epochs=1, callbacks=[("timer2", EpochTimer())],
-                    callbacks__print_log__sink=print, **SMALL).fit(X, Y)
+                    callbacks__print_log__sink=print, **TINY).fit(X, Y)
     with pytest.warns(UserWarning, match="callbacks .*callbacks__print_log__sink"):
         save(clf, tmp_path / "m")
     loaded = load(tmp_path / "m")
@@ -205,7 +205,7 @@ def test_foreign_classes_are_refused(data, tmp_path):
 
 def test_save_errors(fitted, tmp_path):
     with pytest.raises(NotFittedError, match="before save"):
-        save(small_clf(EMOTIONS, max_epochs=2, **SMALL), tmp_path / "m")
+        save(small_clf(EMOTIONS, max_epochs=2, **TINY), tmp_path / "m")
     with pytest.raises(TypeError, match="MultimodalEmotionClassifier"):
         save(object(), tmp_path / "m")
 
