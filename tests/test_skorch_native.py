@@ -30,7 +30,7 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 import skmemo
-from skmemo import MultimodalData, MultimodalEmotionClassifier
+from skmemo import MultimodalData
 from skmemo.baselines import EarlyFusionLSTMClassifier, LateFusionLSTMClassifier
 from skmemo.exceptions import DataFormatError
 from skmemo.metrics import get_scorer
@@ -244,7 +244,8 @@ def test_cross_val_predict(data, method):
 def test_cross_val_predict_without_emotions_says_how(data):
     X, Y = data
     frame = pd.DataFrame(Y, columns=EMOTIONS)
-    clf = MultimodalEmotionClassifier(max_epochs=1, hidden_sizes={"audio": 4, "visual": 4})
+    clf = small_clf(None, max_epochs=1, batch_size=64, random_state=None,
+                    hidden_sizes={"audio": 4, "visual": 4})
     with pytest.raises(ValueError, match=r"emotions=list\(Y.columns\)"):
         cross_val_predict(clf, X, frame, cv=2, method="predict_proba")
 
