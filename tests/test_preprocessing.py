@@ -21,15 +21,6 @@ from .conftest import small_clf
 EMOTIONS = ["happy", "sad"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from a second thread, and lose much on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def data():
     return make_emotion_dataset(60, emotions=EMOTIONS, seq_len=6, random_state=0)
