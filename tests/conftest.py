@@ -65,3 +65,18 @@ def data():
 def fitted(data):
     X, Y = data
     return small_clf().fit(X, Y)
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    """120 samples of 6 steps, six emotions: for the files that need no more."""
+    return make_emotion_dataset(120, seq_len=6, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def one_epoch_fitted(small_data):
+    """One epoch of a one-layer model on ``small_data``, no validation split.
+
+    Shared by several files: tests that change it work on a copy.
+    """
+    return small_clf(max_epochs=1, num_layers=1, validation_fraction=0).fit(*small_data)

@@ -11,7 +11,6 @@ from skmemo.baselines import (
     LateFusionLSTM,
     LateFusionLSTMClassifier,
 )
-from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import NotFittedError
 from skmemo.metrics import weighted_accuracy_score
 
@@ -110,20 +109,15 @@ ESTIMATORS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def data():
-    return make_emotion_dataset(120, seq_len=6, random_state=0)
-
-
 @pytest.fixture(scope="module", params=ESTIMATORS, ids=["early", "late"])
-def fitted_baseline(request, data):
+def fitted_baseline(request, small_data):
     cls, kw = request.param
-    X, Y = data
+    X, Y = small_data
     return small_clf(EMOTIONS[:5], cls=cls, max_epochs=2, num_layers=1, **kw).fit(X, Y[:, :5])
 
 
-def test_estimator_surface(fitted_baseline, data):
-    X, Y = data
+def test_estimator_surface(fitted_baseline, small_data):
+    X, Y = small_data
     proba = fitted_baseline.predict_proba(X)
     assert proba.shape == (len(X), 5)
     np.testing.assert_allclose(1 / (1 + np.exp(-fitted_baseline.decision_function(X))),
@@ -137,8 +131,8 @@ def test_estimator_surface(fitted_baseline, data):
     assert fitted_baseline.predict_proba({"audio": X["audio"]}).shape == (len(X), 5)
 
 
-def test_padding_invariance_of_estimator(fitted_baseline, data):
-    X, _ = data
+def test_padding_invariance_of_estimator(fitted_baseline, small_data):
+    X, _ = small_data
     X = X[:20]
     extra = {m: np.concatenate([np.zeros((20, 3, X[m].shape[2]), np.float32), X[m]], axis=1)
              for m in X.modalities}
@@ -146,8 +140,8 @@ def test_padding_invariance_of_estimator(fitted_baseline, data):
                                fitted_baseline.predict_proba(extra), atol=1e-5)
 
 
-def test_add_emotions_grows_reproducibly_and_pickles(fitted_baseline, data):
-    X, _ = data
+def test_add_emotions_grows_reproducibly_and_pickles(fitted_baseline, small_data):
+    X, _ = small_data
     before = fitted_baseline.predict_proba(X)
     a = pickle.loads(pickle.dumps(fitted_baseline)).add_emotions(["surprise"])
     b = pickle.loads(pickle.dumps(fitted_baseline)).add_emotions(["surprise"])
@@ -164,8 +158,8 @@ def test_add_emotions_grows_reproducibly_and_pickles(fitted_baseline, data):
     assert c.get_params()["module"] is type(a.module_)
 
 
-def test_partial_fit_after_add_emotions_trains_the_new_rows(fitted_baseline, data):
-    X, Y = data
+def test_partial_fit_after_add_emotions_trains_the_new_rows(fitted_baseline, small_data):
+    X, Y = small_data
     clf = pickle.loads(pickle.dumps(fitted_baseline)).add_emotions(["surprise"])
     heads = clf.module_.heads if hasattr(clf.module_, "heads") else {"h": clf.module_.head}
     before = {k: h.weight[5].detach().clone() for k, h in heads.items()}
@@ -177,8 +171,8 @@ def test_partial_fit_after_add_emotions_trains_the_new_rows(fitted_baseline, dat
 
 
 @pytest.mark.parametrize("cls, kw", ESTIMATORS, ids=["early", "late"])
-def test_errors(cls, kw, data):
-    X, Y = data
+def test_errors(cls, kw, small_data):
+    X, Y = small_data
     clf = small_clf(EMOTIONS[:5], cls=cls, **kw)
     with pytest.raises(NotFittedError, match=f"This {cls.__name__} is not fitted"):
         clf.predict(X)

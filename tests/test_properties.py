@@ -166,13 +166,21 @@ ACCEPTED = [
 ]
 
 
+@pytest.fixture(scope="module")
+def plain_proba(d):
+    """Probabilities of the model fitted on ``d`` as it is (numpy arrays)."""
+    return small_clf(EMOTIONS, **TINY).fit(d.X, d.Y).predict_proba(d.X)
+
+
 @pytest.mark.parametrize("make, plain", [a[1:] for a in ACCEPTED], ids=[a[0] for a in ACCEPTED])
-def test_accepted_inputs(make, plain, d):
+def test_accepted_inputs(make, plain, d, plain_proba):
     """Each unusual input fits the same model as the same data as numpy arrays."""
     X, y = make(d)
-    X_plain = d.X if plain is None else plain(d)
     proba = small_clf(EMOTIONS, **TINY).fit(X, y).predict_proba(X)
-    expected = small_clf(EMOTIONS, **TINY).fit(X_plain, d.Y).predict_proba(X_plain)
+    if plain is None:  # y in another form
+        expected = plain_proba
+    else:
+        expected = small_clf(EMOTIONS, **TINY).fit(plain(d), d.Y).predict_proba(plain(d))
     assert proba.shape == (N, len(EMOTIONS))
     np.testing.assert_allclose(proba, expected, rtol=1e-6)
 
