@@ -356,7 +356,8 @@ def test_baselines_parameters(cls, data, tmp_path):
     assert ("hidden_size" in params) != ("hidden_sizes" in params)
     with pytest.raises(TypeError, match=r"unexpected argument\(s\) \['pretrain_epochs'\]"):
         cls(EMOTIONS, pretrain_epochs=1)
-    clf = cls(EMOTIONS, max_epochs=1, random_state=0).fit(X, Y)
+    sizes = {k: params[k] for k in ("hidden_size", "hidden_sizes") if k in params}  # defaults
+    clf = small_clf(EMOTIONS, cls=cls, max_epochs=1, batch_size=64, **sizes).fit(X, Y)
     clf.save(tmp_path / "b")
     np.testing.assert_array_equal(skmemo.load(tmp_path / "b").predict_proba(X),
                                   clf.predict_proba(X))
