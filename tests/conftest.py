@@ -1,4 +1,14 @@
-"""Shared fixtures: small deterministic data and fitted estimators."""
+"""Shared fixtures: one factory for small estimators, small deterministic data.
+
+Every test estimator comes from :func:`small_clf`, which runs on the CPU
+(``device="cpu"``) unless a test asks for another device, so the suite checks
+the same CPU semantics on every machine (with ``device="auto"`` a machine with
+CUDA would silently run the whole suite on the GPU). Tests about CUDA say
+``device="cuda"`` and carry ``@pytest.mark.gpu``: ``pytest -m gpu`` selects
+exactly them, and they are skipped on a machine without CUDA.
+"""
+
+import inspect
 
 import numpy as np
 import pytest
@@ -9,7 +19,17 @@ from skmemo.datasets import make_emotion_dataset
 
 EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 
-torch.set_num_threads(1)  # small models: one thread is faster
+torch.set_num_threads(1)  # small models: one thread is faster, and the machine is shared
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests marked ``gpu`` when no CUDA device is present."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -28,12 +48,22 @@ def _seed():
     torch.manual_seed(0)
 
 
-def small_clf(emotions=EMOTIONS, **params):
-    """A small, fast estimator for tests."""
-    defaults = dict(max_epochs=3, batch_size=32, random_state=0,
+def small_clf(emotions=EMOTIONS, *, cls=MultimodalEmotionClassifier, **params):
+    """A small, fast estimator for tests, on the CPU unless ``device`` says otherwise.
+
+    ``emotions`` is passed on as given (a list is copied), so tests of other
+    container types (``np.array``, ``pd.Index``, ``None``) see them; ``cls``
+    builds a subclass or a baseline with the same defaults; ``params``
+    override the defaults.
+    """
+    defaults = dict(max_epochs=3, batch_size=32, random_state=0, device="cpu",
                     hidden_sizes={"audio": 16, "visual": 16})
+    if "hidden_sizes" not in inspect.signature(cls).parameters:
+        del defaults["hidden_sizes"]  # EarlyFusionLSTMClassifier has one hidden_size
     defaults.update(params)
-    return MultimodalEmotionClassifier(list(emotions), **defaults)
+    if isinstance(emotions, list):
+        emotions = list(emotions)
+    return cls(emotions, **defaults)
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +75,18 @@ def data():
 def fitted(data):
     X, Y = data
     return small_clf().fit(X, Y)
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    """120 samples of 6 steps, six emotions: for the files that need no more."""
+    return make_emotion_dataset(120, seq_len=6, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def one_epoch_fitted(small_data):
+    """One epoch of a one-layer model on ``small_data``, no validation split.
+
+    Shared by several files: tests that change it work on a copy.
+    """
+    return small_clf(max_epochs=1, num_layers=1, validation_fraction=0).fit(*small_data)

@@ -20,8 +20,9 @@ import torch
 
 pytest.importorskip("accelerate")
 
-from skmemo import MultimodalEmotionClassifier  # noqa: E402
 from skmemo.datasets import make_emotion_dataset  # noqa: E402
+
+from .conftest import small_clf  # noqa: E402
 
 SCRIPT = Path(__file__).parent / "distributed" / "train_two_processes.py"
 
@@ -59,10 +60,8 @@ def test_early_stopping_in_step_across_ranks(ranks):
 
 def test_predictions_in_input_order_equal_single_process(ranks):
     X, _ = make_emotion_dataset(240, seq_len=8, random_state=0)
-    single = MultimodalEmotionClassifier(
-        ["anger", "disgust", "fear", "happy", "sad", "surprise"], max_epochs=1,
-        validation_fraction=0, hidden_sizes={"audio": 8, "visual": 8}, random_state=0,
-        device="cpu")
+    single = small_clf(max_epochs=1, batch_size=64, validation_fraction=0,
+                       hidden_sizes={"audio": 8, "visual": 8})
     single.fit(X, np.zeros((240, 6)) + np.eye(6)[np.arange(240) % 6])
     single.network_.load_state_dict(ranks[0]["state"])
     expected = single.predict_proba(X)

@@ -5,23 +5,14 @@ import pickle
 import h5py
 import numpy as np
 import pytest
-import torch
 from sklearn.model_selection import train_test_split
 
-from skmemo import MultimodalData, MultimodalEmotionClassifier
+from skmemo import MultimodalData
 from skmemo.datasets import H5Array, load_legacy_mosei
 from skmemo.exceptions import DataFormatError
 
+from .conftest import small_clf
 from .test_datasets_legacy import write_legacy
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny networks: one thread avoids oversubscribing a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture
@@ -111,12 +102,9 @@ class _CountingDataset:
         return out
 
 
-def _clf(**params):
-    defaults = dict(max_epochs=2, batch_size=16, predict_batch_size=32, random_state=0,
-                    hidden_sizes={"text": 8, "audio": 8, "visual": 8})
-    defaults.update(params)
-    return MultimodalEmotionClassifier(["anger", "disgust", "fear", "happy", "sad",
-                                        "surprise"], **defaults)
+# the six emotions of the legacy files (small_clf's default); batches of 16 and 32
+LAZY = dict(batch_size=16, predict_batch_size=32,
+            hidden_sizes={"text": 8, "audio": 8, "visual": 8})
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +118,13 @@ def test_fit_and_predict_on_lazy_data_match_eager(corpus):
     eager = load_legacy_mosei(corpus, splits=["train", "test"])
     with load_legacy_mosei(corpus, splits=["train", "test"], lazy=True) as lazy:
         # lazy inputs are visited in file order: compare with random batches on both
-        clf_lazy = _clf(bucket_by_length=False).fit(lazy.train.data, lazy.train.target)
+        clf_lazy = small_clf(max_epochs=2, bucket_by_length=False, **LAZY).fit(
+            lazy.train.data, lazy.train.target)
         # the internal validation split (ValidSplit -> Subset -> __getitems__) ran
         assert len(clf_lazy.history_) == 2 and "valid_loss" in clf_lazy.history_[-1]
         proba_lazy = clf_lazy.predict_proba(lazy.test.data)
-    clf_eager = _clf(bucket_by_length=False).fit(eager.train.data, eager.train.target)
+    clf_eager = small_clf(max_epochs=2, bucket_by_length=False, **LAZY).fit(
+        eager.train.data, eager.train.target)
     proba_eager = clf_eager.predict_proba(eager.test.data)
     assert proba_lazy.shape == (40, 6)
     np.testing.assert_allclose(proba_lazy, proba_eager, rtol=1e-5, atol=1e-6)
@@ -145,7 +135,8 @@ def test_lazy_fit_reads_batches_not_the_corpus(corpus):
         data = lazy.train.data
         counting = {m: _CountingDataset(data[m].dataset) for m in data.modalities}
         X = MultimodalData(**{m: H5Array(c, nonfinite="zero") for m, c in counting.items()})
-        clf = _clf(memory_size=0).fit(X, lazy.train.target)  # no episodic memory copy
+        # memory_size=0: no episodic memory copy of the corpus
+        clf = small_clf(max_epochs=2, memory_size=0, **LAZY).fit(X, lazy.train.target)
         clf.predict_proba(X)
     for c in counting.values():
         assert c.reads and max(c.reads) <= 2 * 32  # a batch (a contiguous span at most 2x)
@@ -155,7 +146,7 @@ def test_lazy_fit_reads_batches_not_the_corpus(corpus):
 def test_lazy_nonfinite_error_and_keep_stop_training(corpus):
     with load_legacy_mosei(corpus, splits="train", lazy=True, nonfinite="error") as lazy:
         with pytest.raises(DataFormatError, match="NaN or infinite"):
-            _clf(max_epochs=1).fit(lazy.train.data, lazy.train.target)
+            small_clf(max_epochs=1, **LAZY).fit(lazy.train.data, lazy.train.target)
     with load_legacy_mosei(corpus, splits="train", lazy=True, nonfinite="keep") as lazy:
         with pytest.raises(ValueError, match="NaN or inf"):
-            _clf(max_epochs=1).fit(lazy.train.data, lazy.train.target)
+            small_clf(max_epochs=1, **LAZY).fit(lazy.train.data, lazy.train.target)

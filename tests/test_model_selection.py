@@ -25,11 +25,9 @@ def data():
     return make_emotion_dataset(160, seq_len=6, random_state=1)
 
 
-def tiny_clf(**params):
-    defaults = dict(max_epochs=1, num_layers=1, hidden_sizes={"audio": 8, "visual": 8},
-                    validation_fraction=0)
-    defaults.update(params)
-    return small_clf(**defaults)
+# one epoch of a one-layer model, trained on all of the training part
+TINY = dict(max_epochs=1, num_layers=1, hidden_sizes={"audio": 8, "visual": 8},
+            validation_fraction=0)
 
 
 # ----------------------------------------------------------------------
@@ -123,7 +121,7 @@ def evaluation(data):
     X, Y = data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return zero_shot_evaluation(tiny_clf(), X[:110], Y[:110], X[110:], Y[110:],
+        return zero_shot_evaluation(small_clf(**TINY), X[:110], Y[:110], X[110:], Y[110:],
                                     emotions=EMOTIONS, held_out=["fear", "happy"],
                                     modality_subsets=["A", "TAV"], return_estimators=True)
 
@@ -141,7 +139,16 @@ def test_zero_shot_evaluation_structure(evaluation, data):
     assert est is res["estimator"][1] and est is not res["estimator"][2]
     assert est.emotions_ == ["anger", "disgust", "happy", "sad", "surprise", "fear"]
     assert est.n_fit_emotions_ == 5 and est.emotions == est.emotions_[:5]
-    assert all(0 <= v <= 1 for k in ("unseen_auc", "seen_wacc") for v in res[k])
+    # rows 0 and 1: the model without fear, on audio alone and on all modalities
+    X_test, Y_test = X[110:], Y[110:]
+    for row, X_sub in ((0, {"audio": X_test["audio"]}), (1, X_test)):
+        proba, pred = est.predict_proba(X_sub), est.predict(X_sub)
+        assert res["unseen_auc"][row] == pytest.approx(
+            emotion_roc_auc_score(Y_test[:, [2]], proba[:, -1:]))
+        seen_wacc = weighted_accuracy_score(Y_test[:, [0, 1, 3, 4, 5]], pred[:, :5],
+                                            average=None)
+        assert res["seen_wacc"][row] == pytest.approx(np.nanmean(seen_wacc))
+    assert res["unseen_auc"][0] != res["unseen_auc"][1]
 
 
 def test_zero_shot_evaluation_scores_match_a_manual_computation(evaluation, data):
@@ -164,7 +171,7 @@ def test_zero_shot_evaluation_scores_match_a_manual_computation(evaluation, data
 
 def test_zero_shot_evaluation_as_frame_and_verbose(data, capsys):
     X, Y = data
-    frame = zero_shot_evaluation(tiny_clf(), X[:110], Y[:110], X[110:], Y[110:],
+    frame = zero_shot_evaluation(small_clf(**TINY), X[:110], Y[:110], X[110:], Y[110:],
                                  emotions=EMOTIONS, held_out="sad",
                                  modality_subsets="full", as_frame=True, verbose=1)
     assert isinstance(frame, pd.DataFrame) and frame.shape[0] == 1
@@ -175,7 +182,7 @@ def test_zero_shot_evaluation_as_frame_and_verbose(data, capsys):
 def test_zero_shot_evaluation_errors(data):
     X, Y = data
     X_tr, Y_tr, X_te, Y_te = X[:110], Y[:110], X[110:], Y[110:]
-    clf = tiny_clf()
+    clf = small_clf(**TINY)
     cases = [
         (dict(estimator=object()), TypeError, "lacks"),
         (dict(emotions=EMOTIONS[:5]), ValueError, "5 names but Y has 6"),
@@ -200,7 +207,7 @@ def test_zero_shot_evaluation_warns_without_test_positives(data):
     Y_te = Y[110:].copy()
     Y_te[:, 2] = 0
     with pytest.warns(UserWarning, match="0 positives of 'fear'"):
-        res = zero_shot_evaluation(tiny_clf(), X[:110], Y[:110], X[110:], Y_te,
+        res = zero_shot_evaluation(small_clf(**TINY), X[:110], Y[:110], X[110:], Y_te,
                                    emotions=EMOTIONS, held_out="fear",
                                    modality_subsets="full")
     assert np.isnan(res["unseen_auc"][0])
@@ -212,11 +219,17 @@ def test_zero_shot_evaluation_warns_without_test_positives(data):
 def test_select_word_forms_zero_shot(data):
     X, Y = data
     forms = ["surprise", "surprised", "surprise|surprised"]
-    result = select_word_forms(tiny_clf(), X[:110], Y[:110], X[110:], Y[110:],
+    result = select_word_forms(small_clf(**TINY), X[:110], Y[:110], X[110:], Y[110:],
                                emotions=EMOTIONS, candidates={"surprise": forms})
     assert result.method == "zero_shot" and list(result.scores) == ["surprise"]
     scores = result.scores["surprise"]
-    assert list(scores) == forms and all(0 <= v <= 1 for v in scores.values())
+    assert list(scores) == forms
+    # each form's AUC on the validation part, from one model fitted without surprise
+    X_seen, Y_seen, seen, _ = hold_out_emotion(X[:110], Y[:110], "surprise", emotions=EMOTIONS)
+    est = small_clf(seen, **TINY).fit(X_seen, Y_seen).add_emotions(forms)
+    proba = est.predict_proba(X[110:])[:, 5:]
+    assert scores == pytest.approx(
+        {f: emotion_roc_auc_score(Y[110:, [5]], proba[:, [j]]) for j, f in enumerate(forms)})
     best = result.best_forms["surprise"]
     assert scores[best] == max(scores.values())
     assert result.emotions == EMOTIONS[:5] + [best]
@@ -224,7 +237,7 @@ def test_select_word_forms_zero_shot(data):
 
 def test_select_word_forms_supervised(data):
     X, Y = data
-    result = select_word_forms(tiny_clf(), X[:110], Y[:110], X[110:], Y[110:],
+    result = select_word_forms(small_clf(**TINY), X[:110], Y[:110], X[110:], Y[110:],
                                emotions=EMOTIONS, candidates={"fear": ["fear", "afraid"]},
                                method="supervised")
     scores = result.scores["fear"]
@@ -254,4 +267,4 @@ def test_select_word_forms_errors(data):
                       candidates={"surprise": ["surprise", "surprised"]})
         kwargs.update(change)
         with pytest.raises(error, match=match):
-            select_word_forms(tiny_clf(), X[:110], Y[:110], **kwargs)
+            select_word_forms(small_clf(**TINY), X[:110], Y[:110], **kwargs)

@@ -17,30 +17,13 @@ from skmemo.exceptions import DataFormatError, NotFittedError
 from skmemo.modules import EmotionEmbeddingModel
 from skmemo.persistence import FORMAT, FORMAT_VERSION, load, save
 
+from .conftest import small_clf
+
 EMOTIONS = ["happy", "sad", "anger"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from a second thread, and lose much on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _clf(cls=MultimodalEmotionClassifier, **params):
-    defaults = dict(max_epochs=2, batch_size=32, random_state=0, memory_size=16,
-                    hidden_sizes={"audio": 4, "visual": 4}, validation_fraction=0.2)
-    defaults.update(params)
-    return cls(EMOTIONS, **defaults)
-
-
-def _fit_grown(X, Y, cls=MultimodalEmotionClassifier):
-    """Fitted, then grown by two zero-shot emotions with their own threshold."""
-    clf = _clf(cls, threshold=[0.4, 0.5, 0.6], optimizer=torch.optim.AdamW,
-               optimizer__betas=(0.8, 0.9)).fit(X, Y)
-    return clf.add_emotions(["awe", "calm"], threshold=0.3)
+# a small memory and a validation split, so that every part of the state is saved
+TINY = dict(memory_size=16, hidden_sizes={"audio": 4, "visual": 4}, validation_fraction=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +33,10 @@ def data():
 
 @pytest.fixture(scope="module")
 def fitted(data):
-    return _fit_grown(*data)
+    """Fitted, then grown by two zero-shot emotions with their own threshold."""
+    clf = small_clf(EMOTIONS, max_epochs=2, threshold=[0.4, 0.5, 0.6],
+                    optimizer=torch.optim.AdamW, optimizer__betas=(0.8, 0.9), **TINY)
+    return clf.fit(*data).add_emotions(["awe", "calm"], threshold=0.3)
 
 
 def _assert_same_estimator(a, b, X, memory=True):
@@ -101,7 +87,7 @@ def test_roundtrip_keeps_everything(fitted, data, tmp_path):
     assert params["optimizer"] is torch.optim.AdamW
     assert params["optimizer__betas"] == (0.8, 0.9)
     assert params["hidden_sizes"] == {"audio": 4, "visual": 4}
-    assert params["device"] == "auto" and loaded.device == "cpu"
+    assert params["device"] == "cpu" and loaded.device == "cpu"
     assert loaded.predict(X).shape == (len(X), 5)  # added emotions predicted
 
 
@@ -137,7 +123,9 @@ def test_load_does_not_execute_code(tmp_path):
 
 def test_load_device(fitted, data, tmp_path):
     X, _ = data
-    save(fitted, tmp_path / "m")
+    saved = pickle.loads(pickle.dumps(fitted)).set_params(device="auto")
+    save(saved, tmp_path / "m")
+    assert load(tmp_path / "m").get_params()["device"] == "auto"
     loaded = load(tmp_path / "m", device="cpu")
     assert loaded.get_params()["device"] == "cpu"
     assert next(loaded.module_.parameters()).device.type == "cpu"
@@ -179,7 +167,7 @@ def test_word_vector_mapping_is_saved(data, tmp_path):
     X, Y = data
     rng = np.random.RandomState(0)
     source = {w: rng.randn(8) for w in EMOTIONS + ["awe"]}
-    clf = _clf(word_vectors=source, max_epochs=1).fit(X, Y)
+    clf = small_clf(EMOTIONS, word_vectors=source, max_epochs=1, **TINY).fit(X, Y)
     save(clf, tmp_path / "m")
     loaded = load(tmp_path / "m")
     assert set(loaded.word_vectors) == set(source)
@@ -192,8 +180,8 @@ def test_non_data_parameters_are_dropped_with_a_warning(data, tmp_path):
     from skorch.callbacks import EpochTimer
 
     X, Y = data
-    clf = _clf(max_epochs=1, callbacks=[("timer2", EpochTimer())],
-               callbacks__print_log__sink=print).fit(X, Y)
+    clf = small_clf(EMOTIONS, max_epochs=1, callbacks=[("timer2", EpochTimer())],
+                    callbacks__print_log__sink=print, **TINY).fit(X, Y)
     with pytest.warns(UserWarning, match="callbacks .*callbacks__print_log__sink"):
         save(clf, tmp_path / "m")
     loaded = load(tmp_path / "m")
@@ -208,7 +196,8 @@ class _MyModel(EmotionEmbeddingModel):
 
 def test_foreign_classes_are_refused(data, tmp_path):
     X, Y = data
-    clf = _clf(max_epochs=1, module=_MyModel, memory_size=0).fit(X, Y)
+    clf = small_clf(EMOTIONS, max_epochs=1, module=_MyModel, memory_size=0,
+                    hidden_sizes={"audio": 4, "visual": 4}, validation_fraction=0.2).fit(X, Y)
     with pytest.raises(TypeError, match="cannot save parameter.*module.*pickle"):
         save(clf, tmp_path / "m")
     assert not (tmp_path / "m").exists()
@@ -216,7 +205,7 @@ def test_foreign_classes_are_refused(data, tmp_path):
 
 def test_save_errors(fitted, tmp_path):
     with pytest.raises(NotFittedError, match="before save"):
-        save(_clf(), tmp_path / "m")
+        save(small_clf(EMOTIONS, max_epochs=2, **TINY), tmp_path / "m")
     with pytest.raises(TypeError, match="MultimodalEmotionClassifier"):
         save(object(), tmp_path / "m")
 
@@ -275,8 +264,24 @@ def test_pickle_and_joblib_keep_everything(fitted, data, tmp_path, dump):
         joblib.dump(fitted, tmp_path / "m.joblib")
         loaded = joblib.load(tmp_path / "m.joblib")
     _assert_same_estimator(fitted, loaded, X)
-    assert loaded.get_params()["device"] == "auto"
+    assert loaded.get_params()["device"] == "cpu"
     assert loaded.get_params()["optimizer__betas"] == (0.8, 0.9)
+
+
+@pytest.mark.parametrize("how", ["save", "pickle"])
+def test_auto_device_is_kept_and_resolved_where_loaded(fitted, tmp_path, how):
+    """``device="auto"`` stays "auto" and means the loading machine's device."""
+    clf = pickle.loads(pickle.dumps(fitted)).set_params(device="auto")
+    if how == "save":
+        save(clf, tmp_path / "m")
+        loaded = load(tmp_path / "m")
+    else:
+        loaded = pickle.loads(pickle.dumps(clf))
+    machine = "cuda" if torch.cuda.is_available() else "cpu"
+    assert loaded.get_params()["device"] == "auto" and str(loaded.device) == machine
+    assert next(loaded.module_.parameters()).device.type == machine
+    for key, value in fitted.module_.state_dict().items():
+        assert torch.equal(loaded.module_.state_dict()[key].cpu(), value), key
 
 
 def _cuda_made_pickle(clf, monkeypatch):

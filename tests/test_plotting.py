@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 from sklearn.utils import Bunch
 
-from skmemo.datasets import make_emotion_dataset
 from skmemo.inspection import emotion_distances
 
-from .conftest import EMOTIONS, small_clf
+from .conftest import EMOTIONS
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -16,25 +15,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 from skmemo.plotting import plot_emotion_distances  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def data():
-    return make_emotion_dataset(120, seq_len=6, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    X, Y = data
-    return small_clf(max_epochs=1, num_layers=1, validation_fraction=0).fit(X, Y)
-
-
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
     plt.close("all")
 
 
-def test_one_panel_per_modality_with_labels_and_colorbars(fitted):
-    fig, axes = plot_emotion_distances(fitted)
+def test_one_panel_per_modality_with_labels_and_colorbars(one_epoch_fitted):
+    fig, axes = plot_emotion_distances(one_epoch_fitted)
     assert len(axes) == 3 and len(fig.axes) == 6  # three heatmaps, three colorbars
     assert [ax.get_title() for ax in axes] == ["textual", "acoustic", "visual"]
     for ax in axes:
@@ -42,11 +30,11 @@ def test_one_panel_per_modality_with_labels_and_colorbars(fitted):
         assert [t.get_text() for t in ax.get_yticklabels()] == EMOTIONS
         assert len(ax.texts) == 36  # annotated cells
     image = axes[1].images[0].get_array()
-    np.testing.assert_allclose(image, emotion_distances(fitted).distances["audio"])
+    np.testing.assert_allclose(image, emotion_distances(one_epoch_fitted).distances["audio"])
 
 
-def test_given_axes_distances_and_modalities(fitted):
-    distances = emotion_distances(fitted)
+def test_given_axes_distances_and_modalities(one_epoch_fitted):
+    distances = emotion_distances(one_epoch_fitted)
     fig, ax = plt.subplots()
     out_fig, axes = plot_emotion_distances(distances, ax=ax, modalities="visual",
                                            annotate=False)
@@ -56,16 +44,16 @@ def test_given_axes_distances_and_modalities(fitted):
     assert len(axes) == 1
 
 
-def test_errors(fitted):
+def test_errors(one_epoch_fitted):
     fig, ax = plt.subplots()
     with pytest.raises(ValueError, match="ax holds 1 Axes but 3 panels"):
-        plot_emotion_distances(fitted, ax=ax)
+        plot_emotion_distances(one_epoch_fitted, ax=ax)
     with pytest.raises(ValueError, match="not available"):
-        plot_emotion_distances(fitted, modalities=["smell"])
+        plot_emotion_distances(one_epoch_fitted, modalities=["smell"])
 
 
-def test_clear_message_without_matplotlib(fitted, monkeypatch):
+def test_clear_message_without_matplotlib(one_epoch_fitted, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
-        plot_emotion_distances(fitted)
+        plot_emotion_distances(one_epoch_fitted)

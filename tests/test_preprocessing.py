@@ -10,22 +10,15 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from skmemo import MultimodalData, MultimodalEmotionClassifier
+from skmemo import MultimodalData
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import ModalityError
 from skmemo.metrics import get_scorer
 from skmemo.preprocessing import ModalityScaler, ModalityTransformer, real_steps
 
+from .conftest import small_clf
+
 EMOTIONS = ["happy", "sad"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from a second thread, and lose much on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +92,7 @@ def test_padding_invariance_of_a_pipeline(data):
     X, Y = data
     pipe = make_pipeline(
         ModalityScaler(),
-        MultimodalEmotionClassifier(EMOTIONS, max_epochs=1, random_state=0,
-                                    hidden_sizes={"audio": 4, "visual": 4}),
+        small_clf(EMOTIONS, max_epochs=1, batch_size=64, hidden_sizes={"audio": 4, "visual": 4}),
     ).fit(X, Y)
     np.testing.assert_allclose(pipe.predict_proba(X), pipe.predict_proba(_pad(X, 4)),
                                atol=1e-5)
@@ -252,9 +244,8 @@ def test_scaler_in_grid_search_with_covarep_like_audio(data):
     audio = X["audio"].copy()
     audio[::7, -1, :3] = -np.inf  # COVAREP-style -inf in real steps
     Xd = MultimodalData(text=X["text"], audio=audio, visual=X["visual"])
-    clf = MultimodalEmotionClassifier(EMOTIONS, max_epochs=1, random_state=0,
-                                      validation_fraction=0,
-                                      hidden_sizes={"audio": 4, "visual": 4})
+    clf = small_clf(EMOTIONS, max_epochs=1, batch_size=64, validation_fraction=0,
+                    hidden_sizes={"audio": 4, "visual": 4})
     with pytest.raises(ValueError, match="NaN or inf"):
         clone(clf).fit(Xd, Y)
     search = GridSearchCV(

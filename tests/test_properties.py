@@ -22,10 +22,12 @@ from hypothesis import strategies as st
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import balanced_accuracy_score
 
-from skmemo import MODALITIES, MultimodalData, MultimodalEmotionClassifier
+from skmemo import MODALITIES, MultimodalData
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import SkmemoError
 from skmemo.metrics import weighted_accuracy_score
+
+from .conftest import small_clf
 
 WORDS = ["happy", "sad", "anger", "fear", "disgust", "surprise"]
 DOCUMENTED = (ValueError, TypeError, KeyError, SkmemoError)
@@ -34,11 +36,9 @@ FAST = settings(max_examples=25, deadline=None, derandomize=True,
                                        HealthCheck.too_slow])
 
 
-def tiny_clf(emotions, **params):
-    defaults = dict(max_epochs=1, batch_size=4, random_state=0, validation_fraction=0,
-                    num_layers=1, hidden_sizes={m: 4 for m in MODALITIES})
-    defaults.update(params)
-    return MultimodalEmotionClassifier(list(emotions), **defaults)
+# hidden size 4, one layer, one epoch of batches of 4, no validation split
+TINY = dict(max_epochs=1, batch_size=4, validation_fraction=0, num_layers=1,
+            hidden_sizes={m: 4 for m in MODALITIES})
 
 
 def fitted_attributes(clf):
@@ -98,7 +98,7 @@ def problems(draw):
 @given(problems())
 def test_fit_predict_is_well_formed_or_fails_cleanly(problem):
     X, y, emotions, defect = problem
-    clf = tiny_clf(emotions)
+    clf = small_clf(emotions, **TINY)
     before = fitted_attributes(clf)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # all-zero label columns
@@ -110,12 +110,13 @@ def test_fit_predict_is_well_formed_or_fails_cleanly(problem):
             return
     assert defect is None, f"fit accepted a defect: {defect}"
     n, K = y.shape
-    proba = clf.predict_proba(X)
+    proba, logits = clf.predict_proba(X), clf.decision_function(X)
     assert proba.shape == (n, K) and proba.dtype == np.float64
-    assert np.isfinite(proba).all() and ((proba >= 0) & (proba <= 1)).all()
+    assert np.isfinite(logits).all()
+    np.testing.assert_allclose(proba, 1 / (1 + np.exp(-logits)), rtol=1e-5, atol=1e-12)
     pred = clf.predict(X)
-    assert pred.shape == (n, K) and set(np.unique(pred)) <= {0, 1}
-    assert np.isfinite(clf.decision_function(X)).all()
+    assert pred.shape == (n, K)
+    np.testing.assert_array_equal(pred, (proba > 0.5).astype(int))
 
 
 # ----------------------------------------------------------------------
@@ -131,41 +132,73 @@ def d():
     return SimpleNamespace(X=MultimodalData(text=X["text"], audio=X["audio"]), Y=Y.astype(int))
 
 
+def _audio(d, transform=lambda a: a, **extra):
+    """The audio of ``d`` as a float32 array (after ``transform``), with ``extra`` keys."""
+    return {"audio": np.asarray(transform(d.X["audio"])).astype(np.float32), **extra}
+
+
+# (name, the unusual input, the same data as plain numpy arrays)
 ACCEPTED = [
-    ("y-list-of-lists", lambda d: (d.X, d.Y.tolist())),
-    ("y-bool", lambda d: (d.X, d.Y.astype(bool))),
-    ("y-pandas-nullable-int", lambda d: (d.X, pd.DataFrame(d.Y, dtype="Int64"))),
-    ("y-pandas-boolean", lambda d: (d.X, pd.DataFrame(d.Y.astype(bool), dtype="boolean"))),
-    ("y-pandas-category", lambda d: (d.X, pd.DataFrame(d.Y).astype("category"))),
-    ("y-torch", lambda d: (d.X, torch.as_tensor(d.Y))),
-    ("y-sparse", lambda d: (d.X, scipy.sparse.csr_matrix(d.Y))),
-    ("X-lists-of-ints", lambda d: ({"audio": np.rint(d.X["audio"]).astype(int).tolist()}, d.Y)),
+    ("y-list-of-lists", lambda d: (d.X, d.Y.tolist()), None),
+    ("y-bool", lambda d: (d.X, d.Y.astype(bool)), None),
+    ("y-pandas-nullable-int", lambda d: (d.X, pd.DataFrame(d.Y, dtype="Int64")), None),
+    ("y-pandas-boolean", lambda d: (d.X, pd.DataFrame(d.Y.astype(bool), dtype="boolean")),
+     None),
+    ("y-pandas-category", lambda d: (d.X, pd.DataFrame(d.Y).astype("category")), None),
+    ("y-torch", lambda d: (d.X, torch.as_tensor(d.Y)), None),
+    ("y-sparse", lambda d: (d.X, scipy.sparse.csr_matrix(d.Y)), None),
+    ("X-lists-of-ints", lambda d: ({"audio": np.rint(d.X["audio"]).astype(int).tolist()}, d.Y),
+     lambda d: _audio(d, np.rint)),
     ("X-torch-float64", lambda d: ({"audio": torch.as_tensor(d.X["audio"], dtype=torch.float64)},
-                                   d.Y)),
-    ("X-torch-int", lambda d: ({"audio": torch.as_tensor(d.X["audio"]).round().int()}, d.Y)),
-    ("X-bool", lambda d: ({"audio": np.asarray(d.X["audio"]) > 0}, d.Y)),
-    ("X-lengths-list", lambda d: ({"audio": d.X["audio"], "audio_lengths": [T] * N}, d.Y)),
+                                   d.Y),
+     lambda d: _audio(d)),
+    ("X-torch-int", lambda d: ({"audio": torch.as_tensor(d.X["audio"]).round().int()}, d.Y),
+     lambda d: _audio(d, np.rint)),
+    ("X-bool", lambda d: ({"audio": np.asarray(d.X["audio"]) > 0}, d.Y),
+     lambda d: _audio(d, lambda a: a > 0)),
+    ("X-lengths-list", lambda d: ({"audio": d.X["audio"], "audio_lengths": [T] * N}, d.Y),
+     lambda d: _audio(d, audio_lengths=np.full(N, T))),
     ("X-lengths-torch", lambda d: ({"audio": d.X["audio"],
-                                    "audio_lengths": torch.full((N,), 2)}, d.Y)),
-    ("X-length-one", lambda d: ({"audio": d.X["audio"][:, -1:]}, d.Y)),
-    ("X-all-zero-samples", lambda d: ({"audio": np.where(np.arange(N)[:, None, None] % 3 == 0,
-                                                         0, d.X["audio"])}, d.Y)),
+                                    "audio_lengths": torch.full((N,), 2)}, d.Y),
+     lambda d: _audio(d, audio_lengths=np.full(N, 2))),
+    ("X-length-one", lambda d: ({"audio": d.X["audio"][:, -1:]}, d.Y),
+     lambda d: _audio(d, lambda a: a[:, -1:], audio_lengths=np.ones(N, int))),
 ]
 
 
-@pytest.mark.parametrize("make", [m for _, m in ACCEPTED], ids=[i for i, _ in ACCEPTED])
-def test_accepted_inputs(make, d):
+@pytest.fixture(scope="module")
+def plain_proba(d):
+    """Probabilities of the model fitted on ``d`` as it is (numpy arrays)."""
+    return small_clf(EMOTIONS, **TINY).fit(d.X, d.Y).predict_proba(d.X)
+
+
+@pytest.mark.parametrize("make, plain", [a[1:] for a in ACCEPTED], ids=[a[0] for a in ACCEPTED])
+def test_accepted_inputs(make, plain, d, plain_proba):
+    """Each unusual input fits the same model as the same data as numpy arrays."""
     X, y = make(d)
-    clf = tiny_clf(EMOTIONS).fit(X, y)
-    proba = clf.predict_proba(X)
+    proba = small_clf(EMOTIONS, **TINY).fit(X, y).predict_proba(X)
+    if plain is None:  # y in another form
+        expected = plain_proba
+    else:
+        expected = small_clf(EMOTIONS, **TINY).fit(plain(d), d.Y).predict_proba(plain(d))
+    assert proba.shape == (N, len(EMOTIONS))
+    np.testing.assert_allclose(proba, expected, rtol=1e-6)
+
+
+def test_all_zero_samples_are_accepted_as_empty(d):
+    """Samples whose audio is all zero padding have no audio: they all get one answer."""
+    empty = np.arange(N) % 3 == 0
+    X = {"audio": np.where(empty[:, None, None], 0, d.X["audio"])}
+    proba = small_clf(EMOTIONS, **TINY).fit(X, d.Y).predict_proba(X)
     assert proba.shape == (N, len(EMOTIONS)) and np.isfinite(proba).all()
-    assert ((proba >= 0) & (proba <= 1)).all()
+    np.testing.assert_allclose(proba[empty], np.tile(proba[0], (empty.sum(), 1)), atol=1e-6)
+    assert not np.isclose(proba[~empty], proba[0], atol=1e-6).all(axis=1).any()
 
 
 def test_uppercase_emotion_words_use_lowercase_vectors(d):
     from skmemo.vectors import emotion_vectors
 
-    clf = tiny_clf(["Happy", "SAD", "anger"]).fit(d.X, d.Y)
+    clf = small_clf(["Happy", "SAD", "anger"], **TINY).fit(d.X, d.Y)
     assert clf.emotions_ == ["Happy", "SAD", "anger"]  # the user's names are kept
     np.testing.assert_array_equal(clf.emotion_vectors_, emotion_vectors(EMOTIONS))
     clf.add_emotions(["Calm"])
@@ -180,7 +213,7 @@ def test_one_emotion_and_many_emotions(K):
                                       w.isalpha()][:K]
     X, _ = make_emotion_dataset(N, emotions=["happy", "sad"], seq_len=T, random_state=0)
     Y = np.random.RandomState(K).randint(0, 2, (N, K))
-    clf = tiny_clf(words).fit(X, Y)
+    clf = small_clf(words, **TINY).fit(X, Y)
     assert clf.predict(X).shape == (N, K) and len(clf.classes_) == K
     assert clf.score(X, Y) == weighted_accuracy_score(Y, clf.predict(X))
 
@@ -198,7 +231,7 @@ def padded_model(request):
     X = {m: sequences(rng, n, T, d, rng.randint(0, T + 1, n), request.param)
          for m, d in DIMS.items()}
     y = rng.randint(0, 2, (n, 3))
-    return tiny_clf(WORDS[:3], padding=request.param).fit(X, y)
+    return small_clf(WORDS[:3], **TINY, padding=request.param).fit(X, y)
 
 
 @st.composite
@@ -250,9 +283,11 @@ def test_zero_padding_never_changes_predictions(padded_model, drawn):
 def test_any_modality_subset_gives_probabilities(padded_model, drawn):
     inputs, _, subset = drawn
     X = MultimodalData(**{m: _place(*inputs[m], padded_model.padding) for m in subset})
-    proba = padded_model.predict_proba(X)
-    assert proba.shape == (len(X), 3)
-    assert np.isfinite(proba).all() and ((proba >= 0) & (proba <= 1)).all()
+    proba, logits = padded_model.predict_proba(X), padded_model.decision_function(X)
+    assert proba.shape == (len(X), 3) and np.isfinite(logits).all()
+    np.testing.assert_allclose(proba, 1 / (1 + np.exp(-logits)), rtol=1e-5, atol=1e-12)
+    # each sample alone gives the same probabilities (no leak across the batch)
+    np.testing.assert_allclose(padded_model.predict_proba(X[:1]), proba[:1], atol=1e-6)
 
 
 def test_padding_property_can_fail(padded_model):
@@ -287,12 +322,13 @@ def test_weighted_accuracy_is_balanced_accuracy(pair):
         per_emotion = weighted_accuracy_score(y_true, y_pred, average=None)
         mean = weighted_accuracy_score(y_true, y_pred)
     assert per_emotion.shape == (y_true.shape[1],)
-    assert np.all((per_emotion >= 0) & (per_emotion <= 1)) and 0 <= mean <= 1
     np.testing.assert_allclose(mean, per_emotion.mean())
     for k in range(y_true.shape[1]):
         if 0 < y_true[:, k].sum() < len(y_true):
             assert per_emotion[k] == pytest.approx(
                 balanced_accuracy_score(y_true[:, k], y_pred[:, k]))
+        else:  # one class only: the accuracy on that class
+            assert per_emotion[k] == pytest.approx(np.mean(y_true[:, k] == y_pred[:, k]))
 
 
 def test_torch_seed_is_left_alone():
@@ -300,5 +336,6 @@ def test_torch_seed_is_left_alone():
     torch.manual_seed(7)
     a = torch.rand(1)
     torch.manual_seed(7)
-    tiny_clf(WORDS[:1]).fit({"audio": np.ones((4, 2, 1), np.float32)}, np.array([[0], [1]] * 2))
+    small_clf(WORDS[:1], **TINY).fit({"audio": np.ones((4, 2, 1), np.float32)},
+                                     np.array([[0], [1]] * 2))
     assert torch.rand(1) == a

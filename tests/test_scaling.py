@@ -9,6 +9,8 @@ from skmemo.datasets import make_emotion_dataset
 accelerate = pytest.importorskip("accelerate", reason="the 'accelerate' extra is not installed")
 hf = pytest.importorskip("skorch.hf")
 
+from .conftest import small_clf  # noqa: E402
+
 
 class AcceleratedEmotionClassifier(hf.AccelerateMixin, MultimodalEmotionClassifier):
     """The estimator trained by Hugging Face Accelerate."""
@@ -16,9 +18,9 @@ class AcceleratedEmotionClassifier(hf.AccelerateMixin, MultimodalEmotionClassifi
 
 def test_accelerate_mixin_trains_and_predicts():
     X, Y = make_emotion_dataset(120, emotions=["happy", "sad"], seq_len=6, random_state=0)
-    clf = AcceleratedEmotionClassifier(
-        ["happy", "sad"], accelerator=accelerate.Accelerator(cpu=True), device=None,
-        max_epochs=2, random_state=0, hidden_sizes={"audio": 8, "visual": 8})
+    clf = small_clf(["happy", "sad"], cls=AcceleratedEmotionClassifier,
+                    accelerator=accelerate.Accelerator(cpu=True), device=None,
+                    max_epochs=2, batch_size=64, hidden_sizes={"audio": 8, "visual": 8})
     clf.fit(X, Y)
     proba = clf.predict_proba(X)
     assert proba.shape == (120, 2) and np.isfinite(proba).all()

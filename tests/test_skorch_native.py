@@ -30,7 +30,7 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 import skmemo
-from skmemo import MultimodalData, MultimodalEmotionClassifier
+from skmemo import MultimodalData
 from skmemo.baselines import EarlyFusionLSTMClassifier, LateFusionLSTMClassifier
 from skmemo.exceptions import DataFormatError
 from skmemo.metrics import get_scorer
@@ -244,7 +244,8 @@ def test_cross_val_predict(data, method):
 def test_cross_val_predict_without_emotions_says_how(data):
     X, Y = data
     frame = pd.DataFrame(Y, columns=EMOTIONS)
-    clf = MultimodalEmotionClassifier(max_epochs=1, hidden_sizes={"audio": 4, "visual": 4})
+    clf = small_clf(None, max_epochs=1, batch_size=64, random_state=None,
+                    hidden_sizes={"audio": 4, "visual": 4})
     with pytest.raises(ValueError, match=r"emotions=list\(Y.columns\)"):
         cross_val_predict(clf, X, frame, cv=2, method="predict_proba")
 
@@ -355,7 +356,8 @@ def test_baselines_parameters(cls, data, tmp_path):
     assert ("hidden_size" in params) != ("hidden_sizes" in params)
     with pytest.raises(TypeError, match=r"unexpected argument\(s\) \['pretrain_epochs'\]"):
         cls(EMOTIONS, pretrain_epochs=1)
-    clf = cls(EMOTIONS, max_epochs=1, random_state=0).fit(X, Y)
+    sizes = {k: params[k] for k in ("hidden_size", "hidden_sizes") if k in params}  # defaults
+    clf = small_clf(EMOTIONS, cls=cls, max_epochs=1, batch_size=64, **sizes).fit(X, Y)
     clf.save(tmp_path / "b")
     np.testing.assert_array_equal(skmemo.load(tmp_path / "b").predict_proba(X),
                                   clf.predict_proba(X))

@@ -24,7 +24,7 @@ import pytest
 import torch
 
 import skmemo.datasets
-from skmemo import MultimodalData, MultimodalEmotionClassifier
+from skmemo import MultimodalData
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import (
     DataFormatError,
@@ -41,15 +41,13 @@ from skmemo.metrics import (
     weighted_f1_score,
 )
 
+from .conftest import small_clf
+
 EMOTIONS = ["happy", "sad", "anger"]
 N, T = 24, 5
 
-def new_clf(**params):
-    defaults = dict(max_epochs=1, batch_size=8, random_state=0,
-                    hidden_sizes={"text": 4, "audio": 4, "visual": 4})
-    defaults.update(params)
-    emotions = defaults.pop("emotions", EMOTIONS)
-    return MultimodalEmotionClassifier(emotions, **defaults)
+# one epoch of batches of 8, hidden size 4
+TINY = dict(max_epochs=1, batch_size=8, hidden_sizes={"text": 4, "audio": 4, "visual": 4})
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +69,11 @@ def d(tmp_path_factory):
 @pytest.fixture(scope="module")
 def fitted(d):
     """Fitted on 3 emotions, then one added zero-shot: every fitted attribute is set."""
-    clf = new_clf().fit(d.X, d.Y).add_emotions(["awe"], threshold=0.3)
-    if hasattr(clf, "partial_fit_gem"):  # fills the episodic memory and its tasks
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            clf.partial_fit_gem(d.X, d.Y4, epochs=1)
+    clf = small_clf(EMOTIONS, **TINY).fit(d.X, d.Y).add_emotions(["awe"], threshold=0.3)
+    with warnings.catch_warnings():  # fills the episodic memory and its tasks
+        warnings.simplefilter("ignore")
+        clf.partial_fit_gem(d.X, d.Y4, epochs=1)
+    assert clf.memory_.n_tasks == 2
     return clf
 
 
@@ -195,16 +193,11 @@ def vector_file(d, name, content):
 
 
 def method(clf, name):
-    if not hasattr(clf, name):
-        pytest.skip(f"{type(clf).__name__}.{name} does not exist yet")
-    return getattr(clf, name)
+    return getattr(clf, name)  # a missing method fails the case
 
 
 def loader(name):
-    fn = getattr(skmemo.datasets, name, None)
-    if fn is None:
-        pytest.skip(f"skmemo.datasets.{name} is not exported yet")
-    return fn
+    return getattr(skmemo.datasets, name)  # a missing loader fails the case
 
 
 def h5_file(d, name, kind):
@@ -590,7 +583,7 @@ def test_bad_input(target, call, exc, match, params, d, fitted):
             call(None, d)
         return
     if target in (FIT, UNFITTED):
-        clf = new_clf(**params)
+        clf = small_clf(**{"emotions": EMOTIONS, **TINY, **params})
         before = fitted_attributes(clf)
         with pytest.raises(exc, match=match):
             call(clf, d)
@@ -623,9 +616,6 @@ def _bump_adam_state(c):
 
 
 def _touch_memory(c):
-    if not hasattr(c, "memory_"):
-        c.memory_ = None  # a new attribute is a change too
-        return
     vars(c.memory_)[next(iter(vars(c.memory_)))] = "changed"
 
 
@@ -672,7 +662,7 @@ def test_all_zero_column_at_fit_warns_and_fits(d):
     Y = d.Y.copy()
     Y[:, 1] = 0
     with pytest.warns(UserWarning, match=r"\['sad'\] have no positive sample"):
-        clf = new_clf().fit(d.X, Y)
+        clf = small_clf(EMOTIONS, **TINY).fit(d.X, Y)
     assert clf.predict_proba(d.X).shape == Y.shape
 
 

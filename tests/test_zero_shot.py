@@ -26,14 +26,9 @@ SEEN = ["anger", "disgust", "fear", "happy", "sad"]
 
 
 @pytest.fixture(scope="module")
-def data():
-    return make_emotion_dataset(120, seq_len=6, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def zs_fitted(data):
+def zs_fitted(small_data):
     """Trained without 'surprise' (positives removed), not yet extended."""
-    X, Y = data
+    X, Y = small_data
     X_seen, Y_seen, seen, _ = hold_out_emotion(X, Y, "surprise", emotions=EMOTIONS)
     assert seen == SEEN
     return small_clf(seen, max_epochs=1, num_layers=1, validation_fraction=0).fit(
@@ -48,9 +43,9 @@ def _copy(clf):
     return pickle.loads(pickle.dumps(clf))
 
 
-def test_single_modality_scores_are_mapped_dot_products(zs_fitted, data):
+def test_single_modality_scores_are_mapped_dot_products(zs_fitted, small_data):
     """Zero-shot on a modality subset: (n_fitted / n_given) * sum_m w_m r_m . E_m[new]."""
-    X, _ = data
+    X, _ = small_data
     clf = _copy(zs_fitted).add_emotions(["surprise"])
     module = clf.module_
     inputs = {m: torch.as_tensor(X[m][:16]) for m in X.modalities}
@@ -68,9 +63,9 @@ def test_single_modality_scores_are_mapped_dot_products(zs_fitted, data):
                                rtol=1e-4, atol=1e-5)
 
 
-def test_text_zero_shot_is_linear_in_the_word_vector(zs_fitted, data):
+def test_text_zero_shot_is_linear_in_the_word_vector(zs_fitted, small_data):
     """Text scores are r_t . e: the negated vector ranks samples exactly in reverse."""
-    X, Y = data
+    X, Y = small_data
     e = make_vector("surprise")
     clf = _copy(zs_fitted).add_emotions({"surprise": e, "anti-surprise": -e})
     text = {"text": X["text"]}
@@ -80,8 +75,8 @@ def test_text_zero_shot_is_linear_in_the_word_vector(zs_fitted, data):
     assert auc.sum() == pytest.approx(1.0)
 
 
-def test_adding_one_by_one_equals_adding_together(zs_fitted, data):
-    X, _ = data
+def test_adding_one_by_one_equals_adding_together(zs_fitted, small_data):
+    X, _ = small_data
     together = _copy(zs_fitted).add_emotions(["surprise", "awe"])
     one_by_one = _copy(zs_fitted).add_emotions(["surprise"]).add_emotions(["awe"])
     assert one_by_one.emotions_ == together.emotions_ == SEEN + ["surprise", "awe"]
@@ -92,8 +87,8 @@ def test_adding_one_by_one_equals_adding_together(zs_fitted, data):
     assert together.n_fit_emotions_ == 5
 
 
-def test_thresholds_of_added_emotions(zs_fitted, data):
-    X, _ = data
+def test_thresholds_of_added_emotions(zs_fitted, small_data):
+    X, _ = small_data
     t = np.full(5, 0.5)
     clf = _copy(zs_fitted).set_params(threshold=t).add_emotions(["surprise"], threshold=0.2)
     proba = clf.predict_proba(X)
@@ -106,8 +101,8 @@ def test_thresholds_of_added_emotions(zs_fitted, data):
     assert clf.emotions_ == SEEN + ["surprise"]
 
 
-def test_persistence_of_added_emotions(zs_fitted, data, tmp_path):
-    X, _ = data
+def test_persistence_of_added_emotions(zs_fitted, small_data, tmp_path):
+    X, _ = small_data
     clf = _copy(zs_fitted).add_emotions(["surprise"], threshold=0.3)
     expected = clf.predict_proba(X)
     joblib.dump(clf, tmp_path / "clf.joblib")
@@ -118,9 +113,9 @@ def test_persistence_of_added_emotions(zs_fitted, data, tmp_path):
     np.testing.assert_allclose(again.predict_proba(X)[:, :6], expected, atol=1e-6)
 
 
-def test_persistence_with_skmemo_format(zs_fitted, data, tmp_path):
+def test_persistence_with_skmemo_format(zs_fitted, small_data, tmp_path):
     persistence = pytest.importorskip("skmemo.persistence")
-    X, _ = data
+    X, _ = small_data
     clf = _copy(zs_fitted).add_emotions(["surprise"])
     path = tmp_path / "model"
     persistence.save(clf, path)
@@ -129,8 +124,8 @@ def test_persistence_with_skmemo_format(zs_fitted, data, tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
 
 
-def test_clone_after_add_emotions_is_unfitted(zs_fitted, data):
-    X, Y = data
+def test_clone_after_add_emotions_is_unfitted(zs_fitted, small_data):
+    X, Y = small_data
     clf = _copy(zs_fitted).add_emotions(["surprise"])
     fresh = clone(clf)
     assert fresh.emotions == SEEN and not hasattr(fresh, "emotions_")
@@ -138,8 +133,8 @@ def test_clone_after_add_emotions_is_unfitted(zs_fitted, data):
         fresh.predict(X)
 
 
-def test_model_fitted_on_two_modalities(data):
-    X, Y = data
+def test_model_fitted_on_two_modalities(small_data):
+    X, Y = small_data
     X_ta = {"text": X["text"], "audio": X["audio"]}
     clf = small_clf(SEEN, max_epochs=1, num_layers=1, validation_fraction=0).fit(
         X_ta, Y[:, :5])
@@ -149,8 +144,8 @@ def test_model_fitted_on_two_modalities(data):
         clf.predict_proba({"visual": X["visual"]})
 
 
-def test_error_messages(zs_fitted, data):
-    X, Y = data
+def test_error_messages(zs_fitted, small_data):
+    X, Y = small_data
     clf = _copy(zs_fitted)
     with pytest.raises(TypeError, match="list of emotion words"):
         clf.add_emotions("surprise")
