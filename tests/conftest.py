@@ -19,21 +19,11 @@ from skmemo.datasets import make_emotion_dataset
 
 EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 
-torch.set_num_threads(1)  # small models: one thread is faster, and the machine is shared
+torch.set_num_threads(1)  # small models: one thread is faster
 
 
 def pytest_collection_modifyitems(config, items):
     """Skip the tests marked ``gpu`` when no CUDA device is present."""
-    if torch.cuda.is_available():
-        return
-    skip = pytest.mark.skip(reason="needs a CUDA GPU")
-    for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip)
-
-
-def pytest_collection_modifyitems(config, items):
-    """Tests marked ``gpu`` need CUDA: skipped where there is none."""
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU")
