@@ -32,7 +32,7 @@ from skorch.callbacks import (
 from skorch.dataset import ValidSplit
 from torch.utils.data import Subset
 
-from ._batching import LengthOrderMixin, MultimodalDataset
+from ._batching import LengthOrderMixin, MultimodalDataset, world_size
 from ._callbacks import _EarlyStopping, _EpochSnapshot, _valid_weighted_accuracy
 from ._precision import _PRECISIONS, MixedPrecisionMixin
 from ._transaction import restore_weights, training_call, weights_snapshot
@@ -75,14 +75,6 @@ def resolve_device(device):
     if isinstance(device, str) and device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
-
-
-def _world_size():
-    """Number of processes training together (1 unless torch.distributed runs)."""
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size()
-    return 1
 
 
 class _LossWithoutParameters:
@@ -275,7 +267,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             # DistributedHistory averages over the processes' batches, so that
             # every process stops at the same epoch (each computes valid_wacc on
             # its own shard of the validation set)
-            distributed = _world_size() > 1
+            distributed = world_size() > 1
             cbs.append(("early_stopping", _EarlyStopping(
                 monitor="valid_loss" if distributed else "valid_wacc",
                 lower_is_better=distributed,

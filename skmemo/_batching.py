@@ -176,6 +176,14 @@ class LengthBucketBatchSampler(Sampler):
             yield batches[k].tolist()
 
 
+def world_size():
+    """Number of processes training together (1 unless torch.distributed runs)."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1
+
+
 def _take(array, idx, key):
     """Rows ``idx`` (in that order) of one input array as a tensor."""
     if isinstance(array, torch.Tensor):  # on its own device: a GPU tensor stays there
@@ -260,6 +268,11 @@ class LengthOrderMixin:
     def _bucketing(self, kwargs):
         """Length-bucketed training batches: on, and nothing else chose the order."""
         if not self.bucket_by_length:
+            return False
+        if world_size() > 1:
+            # Accelerate shards a batch sampler assuming only its last batch is
+            # short; pools of sorted lengths end in short batches anywhere, and
+            # processes that get different numbers of batches wait on each other
             return False
         if not (isinstance(self.iterator_train, type)
                 and issubclass(self.iterator_train, DataLoader)):
