@@ -4,7 +4,8 @@ Each run is ``torchrun --nproc_per_node N`` of this script's ``--worker`` mode:
 skorch's ``AccelerateMixin`` with ``Accelerator(cpu=True)``, one thread per
 process, a synthetic corpus large enough to amortise the gradient all-reduce
 (default 8,000 samples x 20 steps, CMU-MOSEI-like lengths), ``max_epochs``
-epochs without validation; the best epoch's training samples per second
+epochs without validation, random batches in both (several processes train
+on random batches; one process would otherwise bucket by length); the best epoch's training samples per second
 (the whole corpus over the slowest process's epoch time) is reported.
 
     python benchmarks/scale_out.py --samples 8000 --epochs 3
@@ -57,7 +58,8 @@ def worker(args):
     accelerator = Accelerator(cpu=True)
     clf = Accelerated(list(vectors), word_vectors=vectors, accelerator=accelerator,
                       device=None, max_epochs=args.epochs, validation_fraction=0,
-                      batch_size=args.batch_size, random_state=0)
+                      batch_size=args.batch_size, random_state=0,
+                      bucket_by_length=False)  # as several processes train
     clf.fit(X, Y)
     durs = [float(d) for d in clf.history[:, "dur"]]
     if accelerator.is_main_process:

@@ -36,7 +36,9 @@ def _free_port():
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
     out = tmp_path_factory.mktemp("ddp")
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(SCRIPT.parents[2]))
+    path = os.pathsep.join(p for p in (str(SCRIPT.parents[2]), os.environ.get("PYTHONPATH"))
+                           if p)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=path)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--master_port", str(_free_port()), str(SCRIPT), str(out), str(_free_port())]
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)

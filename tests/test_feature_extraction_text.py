@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
 from skmemo import MultimodalData, MultimodalEmotionClassifier
@@ -255,7 +255,7 @@ def text_pipeline():
     pipe = make_pipeline(
         WordVectorizer(max_len=10),
         MultimodalEmotionClassifier(["happy", "sad"], max_epochs=12, lr=1e-2,
-                                    validation_fraction=0, random_state=0,
+                                    validation_fraction=0, random_state=0, device="cpu",
                                     hidden_sizes={"text": 50}, num_layers=1))
     return pipe.fit(texts, y)
 
@@ -287,7 +287,7 @@ def test_pipeline_from_dataframe_multilabel_y():
     pipe = make_pipeline(
         MultimodalColumns(text=WordVectorizer(max_len=8), columns={"text": "Utterance"}),
         MultimodalEmotionClassifier(["happy", "sad", "joy"], max_epochs=2,
-                                    validation_fraction=0, random_state=0))
+                                    validation_fraction=0, random_state=0, device="cpu"))
     pipe.fit(df, y3)
     assert pipe.predict(df.iloc[:5]).shape == (5, 3)
 
@@ -297,6 +297,10 @@ def test_pipeline_in_cross_validation():
     pipe = make_pipeline(
         WordVectorizer(max_len=8),
         MultimodalEmotionClassifier(["happy", "sad"], max_epochs=1, validation_fraction=0,
-                                    random_state=0))
-    scores = cross_val_score(pipe, np.array(texts, dtype=object), y, cv=2)
-    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+                                    random_state=0, device="cpu"))
+    texts = np.array(texts, dtype=object)
+    scores = cross_val_score(pipe, texts, y, cv=2)
+    # multi-label y: scikit-learn's cv=2 is KFold(2); fold 0 by hand gives the same score
+    train, test = next(KFold(2).split(texts))
+    by_hand = clone(pipe).fit(texts[train], y[train]).score(texts[test], y[test])
+    assert scores.shape == (2,) and scores[0] == pytest.approx(by_hand)
