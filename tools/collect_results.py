@@ -6,7 +6,7 @@
 from pathlib import Path
 
 ORDER = ["quality", "zero_shot", "continual", "continual_meld", "datasets", "sklearn",
-         "beyond_paper", "performance"]
+         "beyond_paper", "performance", "missing_modalities", "feature_extraction"]
 HEADER = """# Benchmark results
 
 Every figure below was measured in this repository with the command shown
