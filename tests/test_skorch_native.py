@@ -430,3 +430,21 @@ def test_matrix_set_params_of_module_and_optimizer_after_fit(fitted, data):
     clf.set_params(padding="post")
     assert all(m.padding == "post" for m in clf.module_.modules()
                if isinstance(getattr(m, "padding", None), str))
+
+
+@pytest.mark.parametrize("call", TRAINING_CALLS)
+def test_matrix_epoch_scoring_and_predefined_split_on_every_call(fitted, data, call):
+    X, Y = data
+    Xtr, Xv, Ytr, Yv = train_test_split(X, Y, test_size=0.25, random_state=0)
+    clf = _copy(fitted).set_params(max_epochs=2, train_split=predefined_split((Xv, Yv)),
+                                   callbacks=[("auc", EpochScoring("roc_auc", name="auc",
+                                                                   lower_is_better=False))])
+    n = len(clf.history) if call != "fit" else 0
+    TRAINING_CALLS[call](clf, Xtr, Ytr)
+    rows = clf.history[n:]
+    assert len(rows) >= 1 and all("auc" in row and "valid_loss" in row for row in rows)
+    # early stopping ends with the weights of the call's best valid_wacc epoch (the
+    # first of equals): the AUC recorded there is the model's AUC on the validation set
+    waccs = [row["valid_wacc"] for row in rows]
+    best = rows[int(np.argmax(waccs))]
+    assert best["auc"] == pytest.approx(roc_auc_score(Yv, clf.predict_proba(Xv)), abs=1e-6)
