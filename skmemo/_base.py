@@ -411,6 +411,27 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
     def _after_fit(self, X, y):
         """Hook: at the end of ``fit``, with the validated training data."""
 
+    def initialize_optimizer(self, *args, **kwargs):
+        if self.__dict__.get("defer_optimizer_"):
+            # skmemo.load: the optimizer is built when training resumes (building
+            # one imports torch's compiler stack, a second a model that only
+            # predicts need not pay); see __getattr__. Registered now, so that
+            # optimizer__* parameters validate and skorch steps it once built.
+            self._register_attribute("optimizer_", None)
+            return self
+        return super().initialize_optimizer(*args, **kwargs)
+
+    def __getattr__(self, name):
+        # only reached when normal lookup fails: a loaded model's optimizer is
+        # built, with its saved state, on first use
+        if name == "optimizer_" and "optimizer_state_pending_" in self.__dict__:
+            state = self.__dict__.pop("optimizer_state_pending_")
+            self._initialize_optimizer()
+            if state is not None:
+                self.__dict__["optimizer_"].load_state_dict(state)
+            return self.__dict__["optimizer_"]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def initialize_criterion(self):
         super().initialize_criterion()
         criterion = self.criterion_

@@ -501,11 +501,14 @@ def load(path, *, device=None):
     clf.classes_ = list(classes) if fitted["classes_is_list"] else classes
     pw = fitted["pos_weight"]
     clf.pos_weight_ = None if pw is None else pw.numpy().astype(np.float32)
-    with torch.random.fork_rng(devices=[]):  # initialisation must not move the global RNG
-        clf.initialize()
+    clf.defer_optimizer_ = True  # built with its saved state when training resumes
+    try:
+        with torch.random.fork_rng(devices=[]):  # initialisation must not move the global RNG
+            clf.initialize()
+    finally:
+        del clf.defer_optimizer_
     clf.module_.load_state_dict(payload["module_state"])
-    if payload.get("optimizer_state") is not None:
-        clf.optimizer_.load_state_dict(payload["optimizer_state"])
+    clf.optimizer_state_pending_ = payload.get("optimizer_state")
     if payload.get("history") is not None:
         clf.history_ = History(json.loads(payload["history"]))
     memory = payload.get("memory")

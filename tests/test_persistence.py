@@ -346,3 +346,22 @@ def test_simulated_cuda_pickle_really_holds_cuda_storages(fitted, monkeypatch):
         inner = MultimodalEmotionClassifier.__getstate__(fitted)
     with pytest.raises(RuntimeError, match="CUDA device"):
         pickle.loads(inner["__cuda_dependent_attributes__"])
+
+
+def test_loaded_model_builds_its_optimizer_only_to_train(fitted, data, tmp_path):
+    """Prediction after load needs no optimizer; training builds it with its saved state."""
+    X, Y = data
+    save(fitted, tmp_path / "m")
+    loaded = load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    assert "optimizer_" not in loaded.__dict__
+    saved = fitted.optimizer_.state_dict()
+    built = loaded.optimizer_.state_dict()  # built on first use, with the saved state
+    assert built["param_groups"] == saved["param_groups"]
+    for k in saved["state"]:
+        for name, value in saved["state"][k].items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(built["state"][k][name]))
+    again = load(tmp_path / "m")
+    n = len(again.history_)
+    again.partial_fit(X, np.c_[Y, Y[:, :2]])
+    assert len(again.history_) == n + 2 and "optimizer_" in again.__dict__
