@@ -29,7 +29,6 @@ import torch
 from torch import nn
 
 from ._base import _EmotionNetBase
-from .exceptions import NotFittedError
 from .modules import MODALITIES, SequenceEncoder, _left_align, lengths_from_padding
 
 __all__ = [
@@ -248,13 +247,6 @@ class _BaselineMixin:
         # rows of emotion_vectors_ = current emotions, also after add_emotions
         kwargs["n_emotions"] = len(self.emotion_vectors_)
         return kwargs
-
-    def _check_fitted(self, action="predict"):
-        if not self.__sklearn_is_fitted__():
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet; call fit(X, y) "
-                f"before {action}."
-            )
 
     def add_emotions(self, words, *, threshold=None):
         """Add emotions with freshly initialised output rows (no transfer).
