@@ -3,14 +3,18 @@
 Each run is ``torchrun --nproc_per_node N`` of this script's ``--worker`` mode:
 skorch's ``AccelerateMixin`` with ``Accelerator(cpu=True)``, one thread per
 process, a synthetic corpus large enough to amortise the gradient all-reduce
-(default 8,000 samples x 20 steps, CMU-MOSEI-like lengths), ``max_epochs``
+(default 8,000 samples x 20 steps, the CMU-MOSEI-like lengths of
+``benchmarks/perf.py``'s corpus, bundled word vectors), ``max_epochs``
 epochs without validation, random batches in both (several processes train
-on random batches; one process would otherwise bucket by length); the best epoch's training samples per second
-(the whole corpus over the slowest process's epoch time) is reported.
+on random batches; one process would otherwise bucket by length); the best
+epoch's training samples per second (the whole corpus over the slowest
+process's epoch time) is reported.
 
     python benchmarks/scale_out.py --samples 8000 --epochs 3
 
-Prints one line per process count and the ratio.
+Prints one line per process count and the ratio, then the same corpus trained
+in this process without ``torch.distributed``, with random and with length-aware
+batches (the single-process default).
 """
 
 import argparse
@@ -44,19 +48,11 @@ def worker(args):
     class Accelerated(AccelerateMixin, MultimodalEmotionClassifier):
         pass
 
-    rng = np.random.RandomState(0)
-    n, T = args.samples, args.steps
-    lengths = np.clip(np.round(rng.gamma(2.2, T / 8, n)), 1, T).astype(int)
-    X = {}
-    for m, d in {"text": 50, "audio": 74, "visual": 35}.items():
-        x = rng.randn(n, T, d).astype(np.float32)
-        x[np.arange(T)[None, :] < (T - lengths)[:, None]] = 0
-        X[m] = x
-    Y = (rng.rand(n, 6) < 0.3).astype(np.float32)
-    vectors = {e: rng.randn(50) for e in ["anger", "disgust", "fear", "happy", "sad",
-                                          "surprise"]}
+    from perf import EMOTIONS, make_corpus  # same corpus as the single-process benchmark
+
+    X, Y, _ = make_corpus(args.samples, args.steps)
     accelerator = Accelerator(cpu=True)
-    clf = Accelerated(list(vectors), word_vectors=vectors, accelerator=accelerator,
+    clf = Accelerated(EMOTIONS, accelerator=accelerator,
                       device=None, max_epochs=args.epochs, validation_fraction=0,
                       batch_size=args.batch_size, random_state=0,
                       bucket_by_length=False)  # as several processes train
@@ -95,6 +91,23 @@ def main():
         results[procs] = args.samples / best
         print(f"{procs} process(es): best epoch {best:.2f} s, {results[procs]:.0f} "
               f"samples/s (epochs {np.round(durs, 2).tolist()}, wall {wall:.0f} s)")
+    # the same corpus in this process, without torch.distributed: random batches, and
+    # the length-aware batches that a single process uses by default
+    import torch
+    from perf import EMOTIONS, make_corpus
+
+    torch.set_num_threads(1)
+    X, Y, _ = make_corpus(args.samples, args.steps)
+    for bucket in (False, True):
+        from skmemo import MultimodalEmotionClassifier
+
+        clf = MultimodalEmotionClassifier(
+            EMOTIONS, max_epochs=args.epochs, validation_fraction=0, device="cpu",
+            batch_size=args.batch_size, random_state=0, bucket_by_length=bucket).fit(X, Y)
+        durs = [float(d) for d in clf.history[:, "dur"]]
+        best = min(durs[1:] or durs)
+        print(f"1 process without torch.distributed, bucket_by_length={bucket}: best epoch "
+              f"{best:.2f} s, {args.samples / best:.0f} samples/s")
     if 1 in results and len(results) > 1:
         for procs, rate in results.items():
             if procs != 1:

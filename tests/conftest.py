@@ -19,6 +19,23 @@ from skmemo.datasets import make_emotion_dataset
 
 EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 
+# scikit-learn's individual checks that apply to estimators of dict or raw inputs
+# (tests/test_common.py, tests/test_feature_extraction_common.py)
+DICT_INPUT_CHECKS = [
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_estimator_tags_renamed",
+    "check_valid_tag_types",
+    "check_mixin_order",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_parameters_default_constructible",
+    "check_no_attributes_set_in_init",
+    "check_do_not_raise_errors_in_init_or_set_params",
+    "check_estimators_unfitted",
+    "check_transformers_unfitted",
+]
+
 torch.set_num_threads(1)  # small models: one thread is faster
 
 

@@ -32,7 +32,7 @@ from skmemo import MultimodalData
 from skmemo.datasets import make_emotion_dataset
 from skmemo.preprocessing import ModalityScaler, ModalityTransformer
 
-from .conftest import small_clf
+from .conftest import DICT_INPUT_CHECKS, small_clf
 
 EMOTIONS = ["happy", "sad", "fear"]
 
@@ -69,20 +69,7 @@ def test_sklearn_yielded_checks(estimator, check):
 # ----------------------------------------------------------------------
 # 2. individual checks that apply to dict-input estimators
 # ----------------------------------------------------------------------
-CHECKS = [
-    "check_estimator_cloneable",
-    "check_estimator_repr",
-    "check_estimator_tags_renamed",
-    "check_valid_tag_types",
-    "check_mixin_order",
-    "check_get_params_invariance",
-    "check_set_params",
-    "check_parameters_default_constructible",
-    "check_no_attributes_set_in_init",
-    "check_do_not_raise_errors_in_init_or_set_params",
-    "check_estimators_unfitted",
-    "check_transformers_unfitted",
-]
+CHECKS = DICT_INPUT_CHECKS
 
 NOT_APPLICABLE = {
     # (check, estimator id) -> why it is not run
