@@ -3,6 +3,7 @@
 import json
 import pickle
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -365,3 +366,22 @@ def test_loaded_model_builds_its_optimizer_only_to_train(fitted, data, tmp_path)
     n = len(again.history_)
     again.partial_fit(X, np.c_[Y, Y[:, :2]])
     assert len(again.history_) == n + 2 and "optimizer_" in again.__dict__
+
+
+# ----------------------------------------------------------------------
+# a file written by skmemo 0.1.0 (tests/data/make_model_0_1_0.py made it)
+# ----------------------------------------------------------------------
+DATA = Path(__file__).parent / "data"
+
+
+def test_file_of_0_1_0_loads_and_predicts_the_same():
+    expected = np.load(DATA / "model_0_1_0_expected.npz")
+    X = {m: expected[f"X_{m}"] for m in ("text", "audio", "visual")}
+    clf = load(DATA / "model_0_1_0.skmemo")
+    assert clf.emotions_ == ["happy", "sad", "anger", "fear"]
+    assert clf.n_fit_emotions_ == 3
+    np.testing.assert_array_equal(clf.thresholds_, expected["thresholds"])
+    np.testing.assert_allclose(clf.predict_proba(X), expected["proba"], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(clf.predict(X), expected["predict"])
+    assert len(clf.memory_.tasks) == 1 and len(clf.memory_.tasks[0]["y"]) == 4
+    assert set(clf.word_vectors) == {"happy", "sad", "anger", "fear"}
