@@ -8,6 +8,7 @@ CUDA would silently run the whole suite on the GPU). Tests about CUDA say
 exactly them, and they are skipped on a machine without CUDA.
 """
 
+import functools
 import inspect
 
 import numpy as np
@@ -20,7 +21,7 @@ from skmemo.datasets import make_emotion_dataset
 EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 
 # scikit-learn's individual checks that apply to estimators of dict or raw inputs
-# (tests/test_common.py, tests/test_feature_extraction_common.py)
+# (tests/test_common.py, for the estimators and the feature-extraction transformers)
 DICT_INPUT_CHECKS = [
     "check_estimator_cloneable",
     "check_estimator_repr",
@@ -73,15 +74,38 @@ def small_clf(emotions=EMOTIONS, *, cls=MultimodalEmotionClassifier, **params):
     return cls(emotions, **defaults)
 
 
-@pytest.fixture(scope="session")
-def data():
+@functools.cache
+def _default_data():
     return make_emotion_dataset(240, seq_len=8, random_state=0)
 
 
-@pytest.fixture(scope="session")
-def fitted(data):
-    X, Y = data
+@functools.cache
+def _default_fitted():
+    X, Y = _default_data()
     return small_clf().fit(X, Y)
+
+
+@pytest.fixture(scope="session")
+def data():
+    """240 samples of 8 steps, six emotions."""
+    return _default_data()
+
+
+@pytest.fixture(scope="session")
+def fitted():
+    """The default small estimator fitted on ``data``."""
+    return _default_fitted()
+
+
+# the same objects, for test files whose own ``data`` / ``fitted`` shadow these
+@pytest.fixture(scope="session")
+def default_data():
+    return _default_data()
+
+
+@pytest.fixture(scope="session")
+def default_fitted():
+    return _default_fitted()
 
 
 @pytest.fixture(scope="session")

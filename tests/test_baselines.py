@@ -5,6 +5,8 @@ import pytest
 import torch
 from sklearn.base import clone
 
+import skmemo
+from skmemo import MultimodalData
 from skmemo.baselines import (
     EarlyFusionLSTM,
     EarlyFusionLSTMClassifier,
@@ -13,6 +15,7 @@ from skmemo.baselines import (
 )
 from skmemo.exceptions import NotFittedError
 from skmemo.metrics import weighted_accuracy_score
+from skmemo.modules import lengths_from_padding
 
 from .conftest import EMOTIONS, small_clf
 
@@ -181,3 +184,44 @@ def test_errors(cls, kw, small_data):
     if cls is EarlyFusionLSTMClassifier:
         with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
             small_clf(EMOTIONS[:5], cls=cls, hidden_size=0, max_epochs=1).fit(X, Y[:, :5])
+
+
+# ----------------------------------------------------------------------
+# skorch and scikit-learn features used the way those libraries teach.
+# ----------------------------------------------------------------------
+# ----------------------------------------------------------------------
+# 12. baselines declare only what they honour
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [EarlyFusionLSTMClassifier, LateFusionLSTMClassifier])
+def test_baselines_parameters(cls, data, tmp_path):
+    X, Y = data
+    params = cls(EMOTIONS).get_params()
+    for name in ("pretrain_epochs", "fusion", "swfc_weight", "freeze_encoders",
+                 "pretrain_X", "memory_size"):
+        assert name not in params
+    assert ("hidden_size" in params) != ("hidden_sizes" in params)
+    with pytest.raises(TypeError, match=r"unexpected argument\(s\) \['pretrain_epochs'\]"):
+        cls(EMOTIONS, pretrain_epochs=1)
+    sizes = {k: params[k] for k in ("hidden_size", "hidden_sizes") if k in params}  # defaults
+    clf = small_clf(EMOTIONS, cls=cls, max_epochs=1, batch_size=64, **sizes).fit(X, Y)
+    clf.save(tmp_path / "b")
+    np.testing.assert_array_equal(skmemo.load(tmp_path / "b").predict_proba(X),
+                                  clf.predict_proba(X))
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+def _ragged(X, modality, absent):
+    """``X`` with explicit lengths for ``modality``, 0 at the samples ``absent``."""
+    lengths = lengths_from_padding(torch.as_tensor(X[modality])).numpy()
+    lengths[absent] = 0
+    return MultimodalData(**dict(X), **{f"{modality}_lengths": lengths})
+
+
+def test_baselines_refuse_absent_modalities(data):
+    X, Y = data
+    R = _ragged(X, "audio", np.arange(len(X)) % 5 == 0)
+    clf = LateFusionLSTMClassifier(EMOTIONS, max_epochs=1, random_state=0)
+    with pytest.raises(ValueError, match="length of 0"):
+        clf.fit(R, Y)

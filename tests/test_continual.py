@@ -1,13 +1,20 @@
 import copy
+import io
 import itertools
 import pickle
+from contextlib import redirect_stdout
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from scipy.optimize import nnls
+from skorch.callbacks import (
+    Checkpoint,
+    EarlyStopping,
+)
 
+from skmemo import MultimodalData
 from skmemo.continual import (
     EpisodicMemory,
     few_shot_split,
@@ -17,6 +24,7 @@ from skmemo.continual import (
 )
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import ModalityError, NotFittedError
+from skmemo.modules import lengths_from_padding
 
 from .conftest import EMOTIONS, small_clf
 
@@ -420,3 +428,85 @@ def test_modality_subset_and_no_memory():
     assert clf.memory_ is None
     with pytest.raises(ValueError, match="memory_size"):
         small_clf(max_epochs=1, memory_size=-1, validation_fraction=0).fit(X, Y)
+
+
+# ----------------------------------------------------------------------
+# skorch and scikit-learn features used the way those libraries teach.
+# ----------------------------------------------------------------------
+def _copy(clf):
+    return pickle.loads(pickle.dumps(clf))
+
+
+# ----------------------------------------------------------------------
+# 10. partial_fit_gem runs in skorch's loop
+# ----------------------------------------------------------------------
+def test_partial_fit_gem_is_skorch_loop(fitted, data, tmp_path):
+    X, Y = data
+    clf = _copy(fitted).add_emotions(["calm"])
+    Y7 = np.c_[Y, Y[:, 0]]
+    cp = Checkpoint(dirname=str(tmp_path), monitor=None)
+    clf.set_params(verbose=1, callbacks=[cp])
+    out = io.StringIO()
+    with redirect_stdout(out):
+        clf.partial_fit_gem(X, Y7, epochs=2)
+    row = clf.history[-1]
+    assert {"valid_loss", "valid_wacc", "gem_violations", "train_loss", "dur"} <= set(row)
+    assert "gem_violations" in out.getvalue() and "valid_loss" in out.getvalue()
+    assert (tmp_path / "params.pt").is_file()
+    assert clf.memory_.n_tasks == 2 and clf.gem_stats_["steps"] > 0
+
+
+def test_partial_fit_gem_early_stopping(fitted, data):
+    X, Y = data
+    clf = _copy(fitted).set_params(early_stopping_patience=1)
+    stop = EarlyStopping(monitor="valid_loss", patience=1, threshold=10.0,
+                         threshold_mode="abs")
+    clf.set_params(callbacks=[stop])
+    n = len(clf.history)
+    clf.partial_fit_gem(X, Y, epochs=6, new_task=True)
+    assert len(clf.history) - n == 2  # stopped: no improvement by 10 in one epoch
+
+
+def test_repeated_calls_do_not_dilute_earlier_tasks(fitted, data):
+    X, Y = data
+    clf = _copy(fitted).add_emotions(["calm"])
+    Y7 = np.c_[Y, Y[:, 0]]
+    for chunk in np.array_split(np.arange(len(Y)), 3):
+        clf.partial_fit_gem(X[chunk], Y7[chunk], epochs=1)
+    memory = clf.memory_
+    assert memory.n_tasks == 2  # the chunks continue one task
+    assert memory.tasks[1]["n_seen"] == len(Y)
+    # task 0 keeps its half of the memory (three separate tasks would leave it a quarter)
+    assert len(memory.tasks[0]["y"]) == len(memory.tasks[1]["y"]) == memory.capacity // 2
+    clf.partial_fit_gem(X[:40], Y7[:40], epochs=1, new_task=True)
+    assert clf.memory_.n_tasks == 3
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+# ----------------------------------------------------------------------
+# training on ragged data
+# ----------------------------------------------------------------------
+def _ragged_everywhere(X, seed=0):
+    """Each modality absent for about a third of the samples, never all three."""
+    rng = np.random.default_rng(seed)
+    n = len(X)
+    keep = rng.random((n, 3)) > 0.35
+    keep[~keep.any(axis=1), 0] = True
+    out = dict(X)
+    for j, m in enumerate(("text", "audio", "visual")):
+        lengths = lengths_from_padding(torch.as_tensor(X[m])).numpy()
+        out[f"{m}_lengths"] = np.where(keep[:, j], lengths, 0)
+    return MultimodalData(**out)
+
+
+def test_partial_fit_gem_accepts_ragged_inputs(data):
+    X, Y = data
+    clf = small_clf(max_epochs=1, memory_size=32).fit(_ragged_everywhere(X[:120]), Y[:120])
+    R = _ragged_everywhere(X[120:], seed=1)
+    clf.partial_fit_gem(R, Y[120:], epochs=1, new_task=True)  # GEM protects task 0
+    assert np.isfinite(clf.history_[-1, "train_loss"])
+    assert clf.memory_.n_tasks == 2
+    assert "audio_lengths" in clf.memory_.tasks[1]["X"]
+    assert np.isfinite(clf.predict_proba(R)).all()

@@ -18,11 +18,13 @@ import warnings
 from collections.abc import Mapping
 from types import SimpleNamespace
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+import skmemo
 import skmemo.datasets
 from skmemo import MultimodalData
 from skmemo.datasets import make_emotion_dataset
@@ -174,7 +176,6 @@ def poisoned(X, key, value, dtype=None):
 
 
 def h5_with_nan(d):
-    import h5py
 
     path = d.tmp / "nan.h5"
     if not path.exists():
@@ -202,7 +203,6 @@ def loader(name):
 
 def h5_file(d, name, kind):
     """An HDF5-ish file: "text" (not HDF5), "truncated", or "wrong" layout."""
-    import h5py
 
     path = d.tmp / name
     if kind == "text":
@@ -223,7 +223,6 @@ def h5_file(d, name, kind):
 
 def legacy_folder(d, name, kind):
     """A legacy CMU-MOSEI folder (split "train", text only) with one defect."""
-    import h5py
 
     folder = d.tmp / name
     if folder.exists():
@@ -717,3 +716,24 @@ def test_fit_failing_in_its_first_epoch_keeps_the_previous_model(fitted, d):
 def test_failing_call_on_the_shared_fixture_left_it_intact(fitted, d):
     # every case works on a copy; this guards the fixture itself
     assert fitted.emotions_ == EMOTIONS + ["awe"] and fitted.thresholds_[-1] == 0.3
+
+
+# ----------------------------------------------------------------------
+# skorch and scikit-learn features used the way those libraries teach.
+# ----------------------------------------------------------------------
+# ----------------------------------------------------------------------
+# 5. and 14. parameters and inputs refused with a clear message
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize("params, match", [
+    (dict(predict_batch_size=-5), "predict_batch_size"),
+    (dict(predict_batch_size=0), "predict_batch_size"),
+    (dict(max_epochs=0), "max_epochs"),
+    (dict(random_state="seven"), "random_state"),
+    (dict(threshold={"joy": 0.3}), r"does not have: \['joy'\]"),
+])
+def test_bad_parameters_are_refused_before_training(data, params, match):
+    X, Y = data
+    clf = small_clf(**params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, Y)
+    assert not clf.__sklearn_is_fitted__() and clf.history_ is None
