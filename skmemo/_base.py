@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from skorch import NeuralNet
 from skorch.callbacks import (
     EpochScoring,
@@ -34,8 +34,10 @@ from torch.utils.data import Subset
 
 from ._batching import LengthOrderMixin, MultimodalDataset, world_size
 from ._callbacks import _EarlyStopping, _EpochSnapshot, _valid_weighted_accuracy
+from ._checks import PADDINGS, check_padding
+from ._params import SKORCH_CONSTRAINTS, WORD_VECTORS, Words, validate_params
 from ._precision import _PRECISIONS, MixedPrecisionMixin
-from ._transaction import restore_weights, training_call, weights_snapshot
+from ._transaction import Interrupted, restore_weights, training_call, weights_snapshot
 from ._zero_shot import ZeroShotMixin
 from .data import align_y, check_X, check_y
 from .exceptions import NotFittedError
@@ -44,22 +46,6 @@ from .vectors import emotion_vectors, parse_emotion
 
 __all__ = []
 
-
-# parameters whose type and range scikit-learn's validation checks (messages
-# name the parameter, the accepted values and the value given)
-_PARAMETER_CONSTRAINTS = {
-    "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-    "predict_batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-    "lr": [Interval(numbers.Real, 0, None, closed="left")],
-    "lr_patience": [Interval(numbers.Integral, 0, None, closed="left")],
-    "early_stopping_patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
-    "gradient_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
-    "random_state": ["random_state"],
-    "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-    "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
-    "warm_start": ["boolean"],
-    "freeze_encoders": ["boolean"],
-}
 
 # what NeuralNet.__init__ takes besides prefixed ``component__param`` arguments
 _SKORCH_PARAMS = (frozenset(inspect.signature(NeuralNet.__init__).parameters)
@@ -111,6 +97,40 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
     cuda_dependent_attributes_ = NeuralNet.cuda_dependent_attributes_ + [
         "callbacks_", "grad_scaler_",
     ]
+
+    #: The fitted state a fit sets besides skorch's own (``module_``,
+    #: ``optimizer_``, ``history_``, ...), declared once: the fitted check
+    #: requires it, :func:`skmemo.persistence.save` writes it (see
+    #: :meth:`_fitted_state`).
+    #: every constructor parameter, checked when a training call starts
+    #: (:func:`skmemo._params.validate_params`); subclasses add their own
+    _parameter_constraints = {
+        **SKORCH_CONSTRAINTS,
+        "emotions": [Words(), None],
+        "word_vectors": WORD_VECTORS,
+        "rnn": [StrOptions({"lstm", "gru"})],
+        "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "padding": [StrOptions(set(PADDINGS))],
+        # values are checked against the emotions when fit resolves them
+        "threshold": [numbers.Real, "array-like", Mapping, HasMethods(["items"])],
+        "class_weight": [StrOptions({"balanced"}), None],
+        "lr": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"),
+                       Options(numbers.Integral, {-1})],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "gradient_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "early_stopping_patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "lr_patience": [Interval(numbers.Integral, 0, None, closed="left")],
+        "predict_batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "bucket_by_length": ["boolean"],
+        "precision": [StrOptions(set(_PRECISIONS))],
+        "random_state": ["random_state"],
+    }
+
+    _fitted_attributes = ("emotions_", "n_fit_emotions_", "emotion_vectors_",
+                          "input_dims_", "thresholds_", "classes_", "pos_weight_")
 
     def __init__(
         self,
@@ -179,11 +199,11 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
     # ------------------------------------------------------------------
     @property
     def device(self):
-        return resolve_device(self.__dict__.get("device_requested_", "auto"))
+        return resolve_device(getattr(self, "device_requested_", "auto"))
 
     @device.setter
     def device(self, value):
-        self.__dict__["device_requested_"] = value
+        self.device_requested_ = value
 
     def _get_param_names(self):
         names = [n for n in super()._get_param_names() if n != "_params_to_validate"]
@@ -192,7 +212,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
     def get_params(self, deep=True, **kwargs):
         params = super().get_params(deep=deep, **kwargs)
         params.pop("_params_to_validate", None)
-        params["device"] = self.__dict__.get("device_requested_", "auto")
+        params["device"] = getattr(self, "device_requested_", "auto")
         return params
 
     def __getstate__(self):
@@ -203,10 +223,39 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
     def __setstate__(self, state):
         requested = state.get("device_requested_", "auto")
         super().__setstate__(state)
-        mapped = self.__dict__.pop("device", None)
+        mapped = vars(self).pop("device", None)
         if requested not in ("auto", None) and mapped != requested:
             requested = str(mapped)  # e.g. a CUDA model loaded on a CPU-only machine
-        self.__dict__["device_requested_"] = requested
+        self.device_requested_ = requested
+
+    # ------------------------------------------------------------------
+    # the fitted state, declared once
+    # ------------------------------------------------------------------
+    def _parameter_keys(self):
+        """Attributes that hold constructor parameters (``device`` included)."""
+        return set(self._get_param_names()) | {"device_requested_"}
+
+    def _fitted_state(self):
+        """Every attribute that is not a constructor parameter, by name.
+
+        What a fit builds: skorch's (``module_``, ``criterion_``,
+        ``optimizer_``, ``callbacks_``, ``history_``, ``initialized_``, ...)
+        and the estimator's :attr:`_fitted_attributes`. The training
+        transaction copies it and writes it back (:mod:`skmemo._transaction`),
+        :func:`skmemo.persistence.save` writes the declared attributes,
+        ``__sklearn_is_fitted__`` checks them.
+        """
+        keys = self._parameter_keys()
+        return {k: v for k, v in vars(self).items() if k not in keys}
+
+    def _restore_fitted_state(self, state):
+        """Make ``state`` the fitted state: other non-parameter attributes go."""
+        keys = self._parameter_keys()
+        for key in [k for k in vars(self) if k not in keys and k not in state]:
+            vars(self).pop(key)
+        for key, value in state.items():
+            # by key: skorch's __setattr__ would register torch objects again
+            self.__dict__[key] = value
 
     # ------------------------------------------------------------------
     # scikit-learn contract
@@ -227,8 +276,38 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def _restore_saved_state(self, state, module_state, optimizer_state):
+        """Rebuild a fitted estimator from :func:`skmemo.persistence.load`'s data.
+
+        ``state`` holds the :attr:`_fitted_attributes` (and ``memory_``,
+        ``history_`` when saved); the network is built from them and given
+        ``module_state``; the optimizer is built, with ``optimizer_state``,
+        when training resumes.
+        """
+        state = dict(state)
+        history = state.pop("history_", None)
+        state["n_fit_emotions_"] = int(state["n_fit_emotions_"])
+        state["emotion_vectors_"] = np.asarray(state["emotion_vectors_"], dtype=np.float32)
+        state["thresholds_"] = np.asarray(state["thresholds_"], dtype=float)
+        state["input_dims_"] = {str(m): int(d) for m, d in state["input_dims_"].items()}
+        if state["pos_weight_"] is not None:
+            state["pos_weight_"] = np.asarray(state["pos_weight_"], dtype=np.float32)
+        self._restore_fitted_state({**self._fitted_state(), **state})
+        self.defer_optimizer_ = True  # built with its saved state when training resumes
+        try:
+            with torch.random.fork_rng(devices=[]):  # initialisation must not move the
+                self.initialize()                    # global random state
+        finally:
+            del self.defer_optimizer_
+        self.module_.load_state_dict(module_state)
+        self.optimizer_state_pending_ = optimizer_state
+        if history is not None:
+            self.history_ = history
+        return self
+
     def __sklearn_is_fitted__(self):
-        return bool(getattr(self, "initialized_", False)) and hasattr(self, "emotions_")
+        return bool(getattr(self, "initialized_", False)) and all(
+            hasattr(self, name) for name in self._fitted_attributes)
 
     def _check_fitted(self, action="predict"):
         if not self.__sklearn_is_fitted__():
@@ -255,7 +334,6 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
                     _valid_weighted_accuracy, name="valid_wacc", lower_is_better=False,
                 )),
             ]
-        cbs += self._extra_callbacks()  # before clipping: clip what they leave
         if self.gradient_clip is not None:
             cbs.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
         cbs.append(("lr_scheduler", LRScheduler(
@@ -287,10 +365,6 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         if isinstance(module, torch.nn.parallel.DistributedDataParallel):
             return module.module
         return module
-
-    def _extra_callbacks(self):
-        """Callbacks of a subclass, placed before gradient clipping."""
-        return []
 
     def _callbacks_key(self):
         """The parameters the default callbacks are built from."""
@@ -370,10 +444,10 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             if len(history) > n_epochs and "train_loss" not in history[-1]:
                 history.pop()  # the epoch that did not finish
             if len(history) == n_epochs:
-                self.__dict__["_interrupted_without_epoch"] = True
+                raise Interrupted from None  # the call's transaction undoes it all
             raise
         finally:
-            self.__dict__.pop("epoch_snapshot_", None)
+            vars(self).pop("epoch_snapshot_", None)
 
     def _module_kwargs(self):
         """Arguments of the network class; subclasses add their own."""
@@ -412,7 +486,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         """Hook: at the end of ``fit``, with the validated training data."""
 
     def initialize_optimizer(self, *args, **kwargs):
-        if self.__dict__.get("defer_optimizer_"):
+        if getattr(self, "defer_optimizer_", False):
             # skmemo.load: the optimizer is built when training resumes (building
             # one imports torch's compiler stack, a second a model that only
             # predicts need not pay); see __getattr__. Registered now, so that
@@ -424,12 +498,13 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
     def __getattr__(self, name):
         # only reached when normal lookup fails: a loaded model's optimizer is
         # built, with its saved state, on first use
-        if name == "optimizer_" and "optimizer_state_pending_" in self.__dict__:
-            state = self.__dict__.pop("optimizer_state_pending_")
+        if name == "optimizer_" and "optimizer_state_pending_" in vars(self):
+            state = vars(self).pop("optimizer_state_pending_")
             self._initialize_optimizer()
+            optimizer = vars(self)["optimizer_"]
             if state is not None:
-                self.__dict__["optimizer_"].load_state_dict(state)
-            return self.__dict__["optimizer_"]
+                optimizer.load_state_dict(state)
+            return optimizer
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def initialize_criterion(self):
@@ -463,33 +538,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
     # ------------------------------------------------------------------
     def _check_params(self):
         """Every parameter check, in one place; raises before anything changes."""
-        validate_parameter_constraints(
-            _PARAMETER_CONSTRAINTS, self.get_params(deep=False),
-            caller_name=type(self).__name__)
-        if self.padding not in ("pre", "post"):
-            raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
-        if self.rnn not in ("lstm", "gru"):
-            raise ValueError(f"rnn must be 'lstm' or 'gru', got {self.rnn!r}")
-        if self.precision not in _PRECISIONS:
-            raise ValueError(
-                f"precision must be one of {sorted(_PRECISIONS)}, got {self.precision!r}"
-            )
-        if not 0 <= self.validation_fraction < 1:
-            raise ValueError(
-                f"validation_fraction must lie in [0, 1), got {self.validation_fraction}"
-            )
-        if not isinstance(self.bucket_by_length, (bool, np.bool_)):
-            raise ValueError(
-                f"bucket_by_length must be True or False, got {self.bucket_by_length!r}")
-        if self.class_weight not in ("balanced", None):
-            raise ValueError(
-                f"class_weight must be 'balanced' or None, got {self.class_weight!r}"
-            )
-        if not isinstance(self.batch_size, (int, np.integer)) or (
-                self.batch_size < 1 and self.batch_size != -1):
-            raise ValueError(
-                f"batch_size must be a positive integer (or -1 for the whole data); "
-                f"got {self.batch_size!r}")
+        validate_params(self)
 
     @staticmethod
     def _check_fit_params(fit_params, action="fit"):
@@ -593,8 +642,8 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         and nothing changes.
         """
         fitted = self.__sklearn_is_fitted__()
-        if fitted and params.get("padding", "pre") not in ("pre", "post"):
-            raise ValueError(f"padding must be 'pre' or 'post', got {params['padding']!r}")
+        if fitted and "padding" in params:
+            check_padding(params["padding"])
         thresholds = None
         if "threshold" in params and fitted:
             thresholds = self._resolve_thresholds(
@@ -663,7 +712,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             )
         with training_call(self):
             for key in _REFIT_CLEARS:  # a refit keeps nothing of the old model
-                self.__dict__.pop(key, None)
+                vars(self).pop(key, None)
             self.emotions_ = emotions
             self.n_fit_emotions_ = len(emotions)
             self.emotion_vectors_ = vectors
@@ -675,7 +724,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
                 self.initialize()
                 self._before_training(X)
                 self._prepare_training(X)
-                NeuralNet.partial_fit(self, X, y, **fit_params)
+                self._train(X, y, **fit_params)
             self._after_fit(X, y)
         return self
 
@@ -701,8 +750,13 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             self._set_pos_weight(self.pos_weight_)
             self._prepare_training(X)
             with self._rng(offset=len(self.history_)):
-                NeuralNet.partial_fit(self, X, y, **fit_params)
+                self._train(X, y, **fit_params)
         return self
+
+    def _train(self, X, y, **fit_params):
+        """skorch's training (``on_train_begin``, ``fit_loop``, ``on_train_end``)
+        on validated data; ``epochs=`` reaches ``fit_loop``."""
+        return super().partial_fit(X, y, **fit_params)
 
     # ------------------------------------------------------------------
     # prediction

@@ -510,3 +510,54 @@ def test_partial_fit_gem_accepts_ragged_inputs(data):
     assert clf.memory_.n_tasks == 2
     assert "audio_lengths" in clf.memory_.tasks[1]["X"]
     assert np.isfinite(clf.predict_proba(R)).all()
+
+
+# ----------------------------------------------------------------------
+# the GEM step on a plain skorch NeuralNet
+# ----------------------------------------------------------------------
+class _Linear(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+def test_gem_step_mixin_on_a_plain_neural_net():
+    from skorch import NeuralNet
+
+    from skmemo.continual import GEMProjection, GEMStepMixin
+
+    class Net(GEMStepMixin, NeuralNet):
+        pass
+
+    rng = np.random.RandomState(0)
+    X_old = rng.randn(16, 4).astype(np.float32)
+    y_old = (X_old[:, :2] > 0).astype(np.float32)
+    X_new = rng.randn(32, 4).astype(np.float32)
+    y_new = (X_new[:, :2] < 0).astype(np.float32)  # conflicts with the old task
+    torch.manual_seed(0)
+    net = Net(_Linear, criterion=torch.nn.BCEWithLogitsLoss, optimizer=torch.optim.SGD,
+              lr=0.5, max_epochs=2, batch_size=8, train_split=None, verbose=0)
+    net.fit({"x": X_old}, y_old)
+    task = {"X": {"x": X_old}, "y": y_old, "n_emotions": 2, "pos_weight": None}
+
+    def old_loss(net):
+        with torch.no_grad():
+            logits = net.module_(torch.as_tensor(X_old))
+            return float(torch.nn.functional.binary_cross_entropy_with_logits(
+                logits, torch.as_tensor(y_old)))
+
+    before = old_loss(net)
+    plain = copy.deepcopy(net)
+    net.gem_ = GEMProjection([task], margin=0.0, constrain_step=True)
+    net.partial_fit({"x": X_new}, y_new, epochs=1)
+    stats = net.gem_.summary()
+    del net.gem_
+    assert stats["steps"] == 4  # 32 samples in batches of 8
+    assert net.history[-1, "gem_violations"] > 0
+    # without gem_ the hooks are skorch's own: nothing is projected or recorded
+    plain.partial_fit({"x": X_new}, y_new, epochs=1)
+    assert "gem_violations" not in plain.history[-1]
+    assert old_loss(plain) - before > 10 * max(old_loss(net) - before, 1e-4)

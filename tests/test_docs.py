@@ -111,3 +111,16 @@ def test_gallery_header_links_existing_examples():
     assert "plot_quickstart" in linked
     for name in linked:
         assert (ROOT / "examples" / f"{name}.py").is_file(), f"no examples/{name}.py"
+
+
+def test_architecture_walk_through_runs():
+    """The worked example of docs/architecture.rst runs as printed."""
+    text = (DOCS / "architecture.rst").read_text(encoding="utf-8")
+    blocks = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text)
+    assert len(blocks) == 2
+    code = "\n".join("\n".join(line[4:] for line in b.splitlines()) for b in blocks)
+    namespace = {}
+    exec(compile(code, "architecture.rst", "exec"), namespace)
+    history = namespace["clf"].history
+    assert len(history) == 3
+    assert all(f"fusion_{m}" in row for row in history for m in skmemo.MODALITIES)

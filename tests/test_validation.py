@@ -737,3 +737,53 @@ def test_bad_parameters_are_refused_before_training(data, params, match):
     with pytest.raises(ValueError, match=match):
         clf.fit(X, Y)
     assert not clf.__sklearn_is_fitted__() and clf.history_ is None
+
+
+# ----------------------------------------------------------------------
+# nonsense for every constructor parameter of every estimator
+# ----------------------------------------------------------------------
+def _estimator_classes():
+    from skmemo import MultimodalEmotionClassifier
+    from skmemo.baselines import EarlyFusionLSTMClassifier, LateFusionLSTMClassifier
+
+    return [MultimodalEmotionClassifier, EarlyFusionLSTMClassifier, LateFusionLSTMClassifier]
+
+
+class _Nonsense:
+    def __repr__(self):
+        return "<nonsense>"
+
+
+# plausible but wrong values (those that once passed or failed without a name)
+PLAUSIBLE_NONSENSE = {
+    "swfc_temperature": -1.0, "swfc_gamma": -2.0, "swfc_alpha": "high",
+    "pretrain_temperature": 0.0, "pretrain_X": [1, 2], "verbose": "loud",
+    "emotions": 5, "hidden_sizes": {"text": "big"}, "validation_fraction": "0.1",
+    "swfc_weight": "0.5", "pretrain_epochs": "3", "memory_size": -1,
+    "modality_dropout": {"audio": 1.0}, "padding": "middle", "rnn": "transformer",
+    "precision": "64", "batch_size": 0, "threshold": "high", "hidden_size": 0,
+    "fusion": "sum", "freeze_encoders": "yes", "bucket_by_length": 1,
+    "word_vectors": 5, "device": 3, "callbacks": "all", "train_split": 0.2,
+}
+
+
+def _all_params():
+    for cls in _estimator_classes():
+        names = set(cls._parameter_constraints) | set(cls().get_params(deep=False))
+        for name in sorted(names):
+            yield pytest.param(cls, name, id=f"{cls.__name__}-{name}")
+
+
+@pytest.mark.parametrize("cls, name", list(_all_params()))
+def test_every_parameter_is_declared_and_refused_by_name(cls, name, d):
+    assert name in cls._parameter_constraints, f"{name} has no constraint"
+    assert name in cls().get_params(deep=False), f"{name} is not a parameter"
+    values = [_Nonsense()] + ([PLAUSIBLE_NONSENSE[name]] if name in PLAUSIBLE_NONSENSE else [])
+    tiny = {k: v for k, v in TINY.items() if k in cls().get_params(deep=False)}
+    for value in values:
+        clf = (small_clf(value, cls=cls, **tiny) if name == "emotions"
+               else small_clf(EMOTIONS, cls=cls, **{**tiny, name: value}))
+        with pytest.raises((ValueError, TypeError), match=rf"\b{name}\b") as info:
+            clf.fit(d.X, d.Y)
+        assert "must be" in str(info.value)
+        assert not clf.__sklearn_is_fitted__() and clf.history_ is None
