@@ -8,6 +8,7 @@ zero-shot emotions in :mod:`skmemo._zero_shot`, the training transaction in
 :mod:`skmemo._transaction`, the training callbacks in :mod:`skmemo._callbacks`.
 """
 
+import difflib
 import inspect
 import numbers
 import warnings
@@ -168,9 +169,11 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         kwargs.pop("_params_to_validate", None)
         unexpected = sorted(k for k in kwargs if "__" not in k and k not in _SKORCH_PARAMS)
         if unexpected:
+            hints = "".join(f"; did you mean {m!r}?" for m in map(self._did_you_mean, unexpected)
+                            if m)
             raise TypeError(
-                f"{type(self).__name__}.__init__() got unexpected argument(s) {unexpected}; "
-                f"see help({type(self).__name__}) for the parameters it takes")
+                f"{type(self).__name__}.__init__() got unexpected argument(s) {unexpected}"
+                f"{hints} (see help({type(self).__name__}) for the parameters it takes)")
         super().__init__(
             module, criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
             batch_size=batch_size, dataset=dataset, train_split=train_split,
@@ -193,6 +196,20 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         self.bucket_by_length = bucket_by_length
         self.precision = precision
         self.random_state = random_state
+
+    @classmethod
+    def _did_you_mean(cls, name):
+        """The parameter ``name`` was probably meant to be: skorch's rule for a
+        component prefix (``optimizer_lr`` -> ``optimizer__lr``), else the
+        closest parameter name."""
+        prefixes = ["module", "criterion", "optimizer", *NeuralNet.prefixes_]
+        for prefix in prefixes:
+            if name.startswith(prefix + "_") and not name.startswith(prefix + "__"):
+                return f"{prefix}__{name[len(prefix) + 1:]}"
+        names = (set(inspect.signature(cls.__init__).parameters) | _SKORCH_PARAMS) - {
+            "self", "kwargs"}
+        close = difflib.get_close_matches(name, sorted(names), n=1)
+        return close[0] if close else None
 
     # ------------------------------------------------------------------
     # device="auto": the parameter keeps what the user set

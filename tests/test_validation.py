@@ -787,3 +787,16 @@ def test_every_parameter_is_declared_and_refused_by_name(cls, name, d):
             clf.fit(d.X, d.Y)
         assert "must be" in str(info.value)
         assert not clf.__sklearn_is_fitted__() and clf.history_ is None
+
+
+@pytest.mark.parametrize("given, meant", [
+    ("lr_patiense", "lr_patience"), ("hidden_size", "hidden_sizes"),
+    # skorch's rule for a component prefix
+    ("optimizer_momentum", "optimizer__momentum"),
+    ("module_attention_dim", "module__attention_dim"),
+])
+def test_misspelt_parameter_says_what_was_meant(given, meant):
+    from skmemo import MultimodalEmotionClassifier
+
+    with pytest.raises(TypeError, match=rf"\['{given}'\]; did you mean '{meant}'\?"):
+        MultimodalEmotionClassifier(["happy"], **{given: 1})
