@@ -99,10 +99,6 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         "callbacks_", "grad_scaler_",
     ]
 
-    #: The fitted state a fit sets besides skorch's own (``module_``,
-    #: ``optimizer_``, ``history_``, ...), declared once: the fitted check
-    #: requires it, :func:`skmemo.persistence.save` writes it (see
-    #: :meth:`_fitted_state`).
     #: every constructor parameter, checked when a training call starts
     #: (:func:`skmemo._params.validate_params`); subclasses add their own
     _parameter_constraints = {
@@ -130,6 +126,10 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         "random_state": ["random_state"],
     }
 
+    #: The fitted state a fit sets besides skorch's own (``module_``,
+    #: ``optimizer_``, ``history_``, ...), declared once: the fitted check
+    #: requires it, :func:`skmemo.persistence.save` writes it (see
+    #: :meth:`_fitted_state`).
     _fitted_attributes = ("emotions_", "n_fit_emotions_", "emotion_vectors_",
                           "input_dims_", "thresholds_", "classes_", "pos_weight_")
 
@@ -274,25 +274,6 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             # by key: skorch's __setattr__ would register torch objects again
             self.__dict__[key] = value
 
-    # ------------------------------------------------------------------
-    # scikit-learn contract
-    # ------------------------------------------------------------------
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.dict = True
-        tags.input_tags.allow_nan = False
-        tags.target_tags.required = True
-        tags.target_tags.one_d_labels = False
-        tags.target_tags.two_d_labels = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        if tags.classifier_tags is not None:
-            tags.classifier_tags.multi_label = True
-            tags.classifier_tags.multi_class = False
-        tags.non_deterministic = self.random_state is None
-        return tags
-
     def _restore_saved_state(self, state, module_state, optimizer_state):
         """Rebuild a fitted estimator from :func:`skmemo.persistence.load`'s data.
 
@@ -321,6 +302,25 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         if history is not None:
             self.history_ = history
         return self
+
+    # ------------------------------------------------------------------
+    # scikit-learn contract
+    # ------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.dict = True
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        tags.target_tags.one_d_labels = False
+        tags.target_tags.two_d_labels = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        if tags.classifier_tags is not None:
+            tags.classifier_tags.multi_label = True
+            tags.classifier_tags.multi_class = False
+        tags.non_deterministic = self.random_state is None
+        return tags
 
     def __sklearn_is_fitted__(self):
         return bool(getattr(self, "initialized_", False)) and all(
