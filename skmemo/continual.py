@@ -170,9 +170,10 @@ class GEMStepMixin:
     """skorch hooks of a GEM step, for any ``NeuralNet`` subclass.
 
     While the net holds ``gem_`` (a :class:`GEMProjection`, set for one
-    training call), ``train_step_single`` projects each batch gradient after
-    the backward pass (before ``on_grad_computed``, so gradient clipping
-    clips the projected gradient), ``train_step`` projects the optimizer's
+    training call), the net's ``on_grad_computed`` projects each batch
+    gradient after the backward pass (it runs before every callback's, so
+    gradient clipping clips the projected gradient), ``train_step`` projects
+    the optimizer's
     actual step, ``get_iterator`` uses the call's batch size (when the net's
     ``get_iterator`` takes ``batch_size``, as skmemo's loaders do) and
     ``on_epoch_end`` records ``gem_violations``. Without ``gem_`` every hook
@@ -185,14 +186,17 @@ class GEMStepMixin:
     tasks)``, ``net.partial_fit(X, y)`` and ``del net.gem_``.
     """
 
-    def train_step_single(self, batch, **fit_params):
-        step = super().train_step_single(batch, **fit_params)
+    def on_grad_computed(self, net, named_parameters, batch=None, training=False,
+                         **kwargs):
+        # the net's own hook runs before every callback's: gradient clipping
+        # then clips the projected gradient
+        super().on_grad_computed(net, named_parameters, batch=batch, training=training,
+                                 **kwargs)
         gem = getattr(self, "gem_", None)
-        if gem is not None:  # after backward, before on_grad_computed (clipping)
+        if gem is not None and training:
             G = gem.project_gradient(self)
             gem.pending = (_flat_params(self), G) if (
                 gem.constrain_step and G is not None) else None
-        return step
 
     def train_step(self, batch, **fit_params):
         gem = getattr(self, "gem_", None)
@@ -231,7 +235,7 @@ class ContinualMixin(GEMStepMixin):
     and its emotions. :meth:`partial_fit_gem` learns from new data under GEM's
     constraints and then stores a selection of that data in the memory: while
     it trains, ``gem_`` is its :class:`GEMProjection`, which the overridden
-    skorch hooks ``train_step_single`` (project the gradient), ``train_step``
+    skorch hooks ``on_grad_computed`` (project the gradient), ``train_step``
     (project the optimizer's step), ``get_iterator`` (the call's batch size)
     and ``on_epoch_end`` (record ``gem_violations``) read; without it they
     are skorch's own.

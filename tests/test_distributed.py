@@ -91,3 +91,15 @@ def test_accelerate_mixin_trains_and_predicts():
     proba = clf.predict_proba(X)
     assert proba.shape == (120, 2) and np.isfinite(proba).all()
     assert len(clf.history) == 2 and clf.history[-1, "train_loss"] < clf.history[0, "train_loss"]
+
+
+def test_accelerate_mixin_runs_the_gem_step():
+    X, Y = make_emotion_dataset(120, emotions=["happy", "sad"], seq_len=6, random_state=0)
+    clf = small_clf(["happy", "sad"], cls=AcceleratedEmotionClassifier,
+                    accelerator=accelerate.Accelerator(cpu=True), device=None,
+                    max_epochs=1, batch_size=64, hidden_sizes={"audio": 8, "visual": 8})
+    clf.fit(X, Y).add_emotions(["fear"])
+    clf.partial_fit_gem(X, np.c_[Y, Y[:, :1]], epochs=1, batch_size=32)
+    # the gradient of every step was checked against the memory (projected or not)
+    assert clf.gem_stats_["steps"] == 4 and clf.gem_stats_["projection_seconds"] > 0
+    assert "gem_violations" in clf.history[-1]
