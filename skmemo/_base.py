@@ -86,10 +86,13 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
     Input checks, the validation split, the training transaction, the
     per-emotion thresholds, length-ordered prediction, mixed precision, the
     balanced ``pos_weight`` and zero-shot bookkeeping. Subclasses choose the
-    network (``initialize_module``) and declare only the parameters they
-    honour; hooks: ``_extra_callbacks`` (callbacks placed before gradient
-    clipping), ``_before_training`` (after ``initialize``, before the first
-    epoch), ``_after_fit``, ``_check_params``.
+    network (``initialize_module``, ``_module_kwargs``) and declare their
+    parameters (``_parameter_constraints``); what they change in training
+    goes through skorch's hooks (``on_train_begin``, ``on_grad_computed``,
+    ``train_step``, ``get_loss``, ``infer``). Two steps of ``fit`` alone are
+    methods of their own: ``_before_training`` (after ``initialize``, before
+    the first epoch: pre-training) and ``_after_fit`` (with the validated
+    data: the episodic memory).
     """
 
     # Pickled through skorch's map_location-aware path, so that a pickle made on
@@ -484,8 +487,11 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         self.module_ = self.module(**kwargs)
         return self
 
-    def _prepare_training(self, X):
-        """Settings that follow parameters changed after init (``set_params``)."""
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """skorch's hook at the start of every training call, before the
+        callbacks': settings that follow parameters changed since
+        ``initialize`` (``set_params``)."""
+        super().on_train_begin(net, X=X, y=y, **kwargs)
         if self._callbacks_stale():
             # e.g. set_params(train_split=None) after fit: the LR scheduler must
             # monitor train_loss, and early stopping has nothing to watch; or
@@ -740,7 +746,6 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             with self._rng():
                 self.initialize()
                 self._before_training(X)
-                self._prepare_training(X)
                 self._train(X, y, **fit_params)
             self._after_fit(X, y)
         return self
@@ -765,7 +770,6 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         with training_call(self):
             self.pos_weight_ = self._compute_pos_weight(y)
             self._set_pos_weight(self.pos_weight_)
-            self._prepare_training(X)
             with self._rng(offset=len(self.history_)):
                 self._train(X, y, **fit_params)
         return self

@@ -299,8 +299,8 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
                 alpha=self.swfc_alpha)
         return loss
 
-    def _prepare_training(self, X):
-        super()._prepare_training(X)
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
         if (hasattr(self.network_, "modality_dropout")
                 and "modality_dropout" not in self.get_params_for("module")):
             # set_params(modality_dropout=...) after fit reaches the fitted network,

@@ -378,7 +378,6 @@ class ContinualMixin(GEMStepMixin):
         with training_call(self):
             self.pos_weight_ = pos_weight
             self._set_pos_weight(pos_weight)
-            self._prepare_training(X)
             gem = GEMProjection(protected, method, margin, bool(constrain_step),
                                 batch_size=None if batch_size is None else int(batch_size),
                                 device=self.device)
