@@ -245,7 +245,7 @@ class ContinualMixin(GEMStepMixin):
         """Hook run at the end of ``fit`` with the validated training data."""
         size = int(self.memory_size)  # validated by the estimator
         self.memory_ = None if size == 0 else EpisodicMemory(
-            size, random_state=self._seed()).add_task(
+            size, random_state=self._seed())._store_task(
             X, y, n_emotions=y.shape[1], pos_weight=getattr(self, "pos_weight_", None))
 
     def partial_fit_gem(self, X, y, *, epochs=None, margin=0.5, method="gem",
@@ -396,9 +396,9 @@ class ContinualMixin(GEMStepMixin):
             self.gem_stats_ = stats
             if memory is not None:
                 if new_task:
-                    memory.add_task(X, y, n_emotions=y.shape[1], pos_weight=pos_weight)
+                    memory._store_task(X, y, n_emotions=y.shape[1], pos_weight=pos_weight)
                 else:
-                    memory.extend_task(X, y)
+                    memory._extend_task(X, y)
             elif self.memory_size > 0:
                 self._after_fit(X, y)
         return self
