@@ -753,3 +753,36 @@ def test_modality_dropout_off_by_default_changes_nothing(data):
         X[:32])
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+# ----------------------------------------------------------------------
+# inputs are validated once, at the boundary of each call
+# ----------------------------------------------------------------------
+def test_labels_and_inputs_are_validated_once_per_training_call(monkeypatch, small_data):
+    import skmemo._base
+    import skmemo._episodic
+    import skmemo.continual
+    import skmemo.data
+
+    counts = {"check_X": 0, "check_y": 0}
+
+    def counting(name):
+        real = getattr(skmemo.data, name)
+
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    for name in counts:
+        wrapped = counting(name)
+        for module in (skmemo.data, skmemo._base, skmemo.continual, skmemo._episodic):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, wrapped)
+    X, Y = small_data
+    clf = small_clf(max_epochs=1, memory_size=8)
+    for call in (lambda: clf.fit(X, Y), lambda: clf.partial_fit(X, Y),
+                 lambda: clf.partial_fit_gem(X, Y, epochs=1, new_task=True)):
+        counts.update(check_X=0, check_y=0)
+        call()
+        assert counts == {"check_X": 1, "check_y": 1}
