@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from skmemo import MultimodalEmotionClassifier
+from skmemo import MultimodalData, MultimodalEmotionClassifier
 from skmemo.datasets import make_emotion_dataset
+from skmemo.modules import lengths_from_padding
 
 EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 
@@ -121,3 +122,31 @@ def one_epoch_fitted(small_data):
     Shared by several files: tests that change it work on a copy.
     """
     return small_clf(max_epochs=1, num_layers=1, validation_fraction=0).fit(*small_data)
+
+
+# ----------------------------------------------------------------------
+# modalities absent for some samples: length 0 in ``<modality>_lengths``
+# ----------------------------------------------------------------------
+def with_absent(X, modality, absent):
+    """``X`` with explicit lengths for ``modality``, 0 at the samples ``absent``."""
+    lengths = lengths_from_padding(torch.as_tensor(X[modality])).numpy()
+    lengths[absent] = 0
+    return MultimodalData(**dict(X), **{f"{modality}_lengths": lengths})
+
+
+def without_modality(X, modality):
+    """``X`` without ``modality`` (and its lengths)."""
+    return MultimodalData(**{k: v for k, v in X.items() if not k.startswith(modality)})
+
+
+def ragged_everywhere(X, seed=0):
+    """Each modality absent for about a third of the samples, never all three."""
+    rng = np.random.default_rng(seed)
+    n = len(X)
+    keep = rng.random((n, 3)) > 0.35
+    keep[~keep.any(axis=1), 0] = True
+    out = dict(X)
+    for j, m in enumerate(("text", "audio", "visual")):
+        lengths = lengths_from_padding(torch.as_tensor(X[m])).numpy()
+        out[f"{m}_lengths"] = np.where(keep[:, j], lengths, 0)
+    return MultimodalData(**out)

@@ -6,7 +6,6 @@ import torch
 from sklearn.base import clone
 
 import skmemo
-from skmemo import MultimodalData
 from skmemo.baselines import (
     EarlyFusionLSTM,
     EarlyFusionLSTMClassifier,
@@ -15,9 +14,8 @@ from skmemo.baselines import (
 )
 from skmemo.exceptions import NotFittedError
 from skmemo.metrics import weighted_accuracy_score
-from skmemo.modules import lengths_from_padding
 
-from .conftest import EMOTIONS, small_clf
+from .conftest import EMOTIONS, small_clf, with_absent
 
 DIMS = {"text": 3, "audio": 2, "visual": 4}
 
@@ -189,7 +187,6 @@ def test_errors(cls, kw, small_data):
 # ----------------------------------------------------------------------
 # skorch and scikit-learn features used the way those libraries teach.
 # ----------------------------------------------------------------------
-# ----------------------------------------------------------------------
 # 12. baselines declare only what they honour
 # ----------------------------------------------------------------------
 @pytest.mark.parametrize("cls", [EarlyFusionLSTMClassifier, LateFusionLSTMClassifier])
@@ -212,16 +209,11 @@ def test_baselines_parameters(cls, data, tmp_path):
 # ----------------------------------------------------------------------
 # Modalities absent for some samples: length 0 in ``<modality>_lengths``.
 # ----------------------------------------------------------------------
-def _ragged(X, modality, absent):
-    """``X`` with explicit lengths for ``modality``, 0 at the samples ``absent``."""
-    lengths = lengths_from_padding(torch.as_tensor(X[modality])).numpy()
-    lengths[absent] = 0
-    return MultimodalData(**dict(X), **{f"{modality}_lengths": lengths})
 
 
 def test_baselines_refuse_absent_modalities(data):
     X, Y = data
-    R = _ragged(X, "audio", np.arange(len(X)) % 5 == 0)
+    R = with_absent(X, "audio", np.arange(len(X)) % 5 == 0)
     clf = LateFusionLSTMClassifier(EMOTIONS, max_epochs=1, random_state=0)
     with pytest.raises(ValueError, match="length of 0"):
         clf.fit(R, Y)

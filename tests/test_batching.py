@@ -13,7 +13,7 @@ from skmemo._batching import LengthBucketBatchSampler, dataset_lengths, sample_l
 from skmemo.classifier import MultimodalDataset
 from skmemo.modules import lengths_from_padding
 
-from .conftest import small_clf
+from .conftest import ragged_everywhere, small_clf
 
 
 def _padded(lengths, T=7, D=3, padding="pre", seed=0):
@@ -253,26 +253,14 @@ def test_prediction_batches_equal_one_batch_up_to_rounding(data, fitted):
 # ----------------------------------------------------------------------
 # Modalities absent for some samples: length 0 in ``<modality>_lengths``.
 # ----------------------------------------------------------------------
-# ----------------------------------------------------------------------
 # training on ragged data
 # ----------------------------------------------------------------------
-def _ragged_everywhere(X, seed=0):
-    """Each modality absent for about a third of the samples, never all three."""
-    rng = np.random.default_rng(seed)
-    n = len(X)
-    keep = rng.random((n, 3)) > 0.35
-    keep[~keep.any(axis=1), 0] = True
-    out = dict(X)
-    for j, m in enumerate(("text", "audio", "visual")):
-        lengths = lengths_from_padding(torch.as_tensor(X[m])).numpy()
-        out[f"{m}_lengths"] = np.where(keep[:, j], lengths, 0)
-    return MultimodalData(**out)
 
 
 def test_prediction_in_length_ordered_batches_with_absent_samples(fitted, data):
     """Several prediction batches (length-ordered) give each sample its own row."""
     X, _ = data
-    R = _ragged_everywhere(X, seed=2)
+    R = ragged_everywhere(X, seed=2)
     one_batch = fitted.predict_proba(R)
     clf = pickle.loads(pickle.dumps(fitted)).set_params(predict_batch_size=7)
     assert (np.asarray(R["audio_lengths"]) == 0).any()

@@ -25,9 +25,8 @@ from skmemo import MODALITIES, MultimodalData
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import NotFittedError, UnknownWordError
 from skmemo.metrics import get_scorer, weighted_accuracy_score
-from skmemo.modules import lengths_from_padding
 
-from .conftest import EMOTIONS, small_clf
+from .conftest import EMOTIONS, ragged_everywhere, small_clf, with_absent, without_modality
 
 
 def test_fit_predict_shapes(fitted, data):
@@ -524,7 +523,7 @@ def test_matrix_epoch_scoring_and_predefined_split_on_every_call(fitted, data, c
 
 
 # ----------------------------------------------------------------------
-# Interruption, checkpoint/resume, determinism, concurrency, mixed precision.
+# checkpoint/resume, determinism, concurrency
 # ----------------------------------------------------------------------
 def test_checkpoint_and_resume(data, tmp_path):
     X, Y = data
@@ -585,7 +584,7 @@ def test_thread_count_changes_probabilities_only_by_rounding(data):
 
 
 # ----------------------------------------------------------------------
-# Property-based tests: random shapes, lengths, padding, modality subsets, labels.
+# one emotion and many; the global random state is left alone
 # ----------------------------------------------------------------------
 WORDS = ["happy", "sad", "anger", "fear", "disgust", "surprise"]
 
@@ -624,15 +623,6 @@ def test_torch_seed_is_left_alone():
 # ----------------------------------------------------------------------
 # Modalities absent for some samples: length 0 in ``<modality>_lengths``.
 # ----------------------------------------------------------------------
-def _ragged(X, modality, absent):
-    """``X`` with explicit lengths for ``modality``, 0 at the samples ``absent``."""
-    lengths = lengths_from_padding(torch.as_tensor(X[modality])).numpy()
-    lengths[absent] = 0
-    return MultimodalData(**dict(X), **{f"{modality}_lengths": lengths})
-
-
-def _without(X, modality):
-    return MultimodalData(**{k: v for k, v in X.items() if not k.startswith(modality)})
 
 
 def test_predict_refuses_a_sample_without_modality(fitted, data):
@@ -656,16 +646,17 @@ def _tiny(n=48, seed=0):
 def test_absent_equals_subset_exactly(fitted, data, modality):
     X, _ = data
     absent = np.arange(len(X)) % 3 == 0
-    ragged = _ragged(X, modality, absent)
+    ragged = with_absent(X, modality, absent)
     proba = fitted.predict_proba(ragged)
-    subset = fitted.predict_proba(_without(X, modality))
+    subset = fitted.predict_proba(without_modality(X, modality))
     complete = fitted.predict_proba(X)
     np.testing.assert_array_equal(proba[absent], subset[absent])
     np.testing.assert_array_equal(proba[~absent], complete[~absent])
     # also one sample at a time (batches of one)
     i = int(np.flatnonzero(absent)[1])
     one = fitted.predict_proba(ragged[i:i + 1])
-    np.testing.assert_array_equal(one, fitted.predict_proba(_without(X, modality)[i:i + 1]))
+    np.testing.assert_array_equal(
+        one, fitted.predict_proba(without_modality(X, modality)[i:i + 1]))
 
 
 def test_absent_equals_subset_with_cross_attention():
@@ -674,10 +665,10 @@ def test_absent_equals_subset_with_cross_attention():
                     module__attention_dim=8, module__attention_layers=1,
                     module__attention_heads=2).fit(X, Y)
     absent = np.arange(len(X)) % 2 == 0
-    proba = clf.predict_proba(_ragged(X, "visual", absent))
+    proba = clf.predict_proba(with_absent(X, "visual", absent))
     assert np.isfinite(proba).all()
     np.testing.assert_array_equal(proba[absent],
-                                  clf.predict_proba(_without(X, "visual"))[absent])
+                                  clf.predict_proba(without_modality(X, "visual"))[absent])
     # present rows attend to visual keys padded to the longest *present* visual
     # sequence instead of the longest of all: equal up to rounding
     np.testing.assert_allclose(proba[~absent], clf.predict_proba(X)[~absent], rtol=1e-5)
@@ -685,25 +676,14 @@ def test_absent_equals_subset_with_cross_attention():
 
 def test_absent_for_every_sample_equals_subset(fitted, data):
     X, _ = data
-    ragged = _ragged(X, "visual", np.ones(len(X), bool))
+    ragged = with_absent(X, "visual", np.ones(len(X), bool))
     np.testing.assert_array_equal(fitted.decision_function(ragged),
-                                  fitted.decision_function(_without(X, "visual")))
+                                  fitted.decision_function(without_modality(X, "visual")))
 
 
 # ----------------------------------------------------------------------
 # training on ragged data
 # ----------------------------------------------------------------------
-def _ragged_everywhere(X, seed=0):
-    """Each modality absent for about a third of the samples, never all three."""
-    rng = np.random.default_rng(seed)
-    n = len(X)
-    keep = rng.random((n, 3)) > 0.35
-    keep[~keep.any(axis=1), 0] = True
-    out = dict(X)
-    for j, m in enumerate(("text", "audio", "visual")):
-        lengths = lengths_from_padding(torch.as_tensor(X[m])).numpy()
-        out[f"{m}_lengths"] = np.where(keep[:, j], lengths, 0)
-    return MultimodalData(**out)
 
 
 @pytest.mark.parametrize("params", [
@@ -713,7 +693,7 @@ def _ragged_everywhere(X, seed=0):
 ])
 def test_training_on_ragged_data_runs_and_pickles(params):
     X, Y = _tiny(64)
-    R = _ragged_everywhere(X)
+    R = ragged_everywhere(X)
     clf = small_clf(max_epochs=2, **params).fit(R, Y)
     losses = clf.history_[:, "train_loss"]
     assert np.isfinite(losses).all()

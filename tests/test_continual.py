@@ -14,7 +14,6 @@ from skorch.callbacks import (
     EarlyStopping,
 )
 
-from skmemo import MultimodalData
 from skmemo.continual import (
     EpisodicMemory,
     few_shot_split,
@@ -24,9 +23,8 @@ from skmemo.continual import (
 )
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import ModalityError, NotFittedError
-from skmemo.modules import lengths_from_padding
 
-from .conftest import EMOTIONS, small_clf
+from .conftest import EMOTIONS, ragged_everywhere, small_clf
 
 
 # ----------------------------------------------------------------------
@@ -485,26 +483,14 @@ def test_repeated_calls_do_not_dilute_earlier_tasks(fitted, data):
 # ----------------------------------------------------------------------
 # Modalities absent for some samples: length 0 in ``<modality>_lengths``.
 # ----------------------------------------------------------------------
-# ----------------------------------------------------------------------
 # training on ragged data
 # ----------------------------------------------------------------------
-def _ragged_everywhere(X, seed=0):
-    """Each modality absent for about a third of the samples, never all three."""
-    rng = np.random.default_rng(seed)
-    n = len(X)
-    keep = rng.random((n, 3)) > 0.35
-    keep[~keep.any(axis=1), 0] = True
-    out = dict(X)
-    for j, m in enumerate(("text", "audio", "visual")):
-        lengths = lengths_from_padding(torch.as_tensor(X[m])).numpy()
-        out[f"{m}_lengths"] = np.where(keep[:, j], lengths, 0)
-    return MultimodalData(**out)
 
 
 def test_partial_fit_gem_accepts_ragged_inputs(data):
     X, Y = data
-    clf = small_clf(max_epochs=1, memory_size=32).fit(_ragged_everywhere(X[:120]), Y[:120])
-    R = _ragged_everywhere(X[120:], seed=1)
+    clf = small_clf(max_epochs=1, memory_size=32).fit(ragged_everywhere(X[:120]), Y[:120])
+    R = ragged_everywhere(X[120:], seed=1)
     clf.partial_fit_gem(R, Y[120:], epochs=1, new_task=True)  # GEM protects task 0
     assert np.isfinite(clf.history_[-1, "train_loss"])
     assert clf.memory_.n_tasks == 2

@@ -51,7 +51,7 @@ def test_failing_call_on_cuda_changes_nothing(data):
 
 
 # ----------------------------------------------------------------------
-# Interruption, checkpoint/resume, determinism, concurrency, mixed precision.
+# the device, pinned memory, length buckets and the encoder on a GPU
 # ----------------------------------------------------------------------
 @pytest.mark.gpu
 def test_gpu_auto_device_and_cpu_roundtrip(data):

@@ -429,7 +429,6 @@ def test_lazy_nonfinite_error_and_keep_stop_training(corpus):
 # ----------------------------------------------------------------------
 # Modalities absent for some samples: length 0 in ``<modality>_lengths``.
 # ----------------------------------------------------------------------
-# ----------------------------------------------------------------------
 # input checks
 # ----------------------------------------------------------------------
 def test_length_zero_is_accepted():
@@ -472,3 +471,13 @@ def test_mark_absent_nan_and_zero():
         mark_absent({"text": text}, marker="none")
     with pytest.raises(ValueError, match="no modality at all"):
         mark_absent({"text": np.full((2, 3, 2), np.nan)})
+
+
+def test_uppercase_emotion_words_use_lowercase_vectors(d):
+    from skmemo.vectors import emotion_vectors
+
+    clf = small_clf(["Happy", "SAD", "anger"], **TINY).fit(d.X, d.Y)
+    assert clf.emotions_ == ["Happy", "SAD", "anger"]  # the user's names are kept
+    np.testing.assert_array_equal(clf.emotion_vectors_, emotion_vectors(EMOTIONS))
+    clf.add_emotions(["Calm"])
+    np.testing.assert_array_equal(clf.emotion_vectors_[-1], emotion_vectors(["calm"])[0])

@@ -11,7 +11,7 @@ from skmemo.exceptions import DataFormatError
 
 
 # ----------------------------------------------------------------------
-# Lazy mode: H5Array views, and the estimator fitting from HDF5 files.
+# H5Array: lazy views of HDF5 datasets
 # ----------------------------------------------------------------------
 @pytest.fixture
 def h5(tmp_path):

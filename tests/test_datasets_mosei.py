@@ -313,7 +313,6 @@ def test_folds_standard_needs_nothing_but_skmemo(tmp_path):
 # ----------------------------------------------------------------------
 # Modalities absent for some samples: length 0 in ``<modality>_lengths``.
 # ----------------------------------------------------------------------
-# ----------------------------------------------------------------------
 # readers
 # ----------------------------------------------------------------------
 def test_cmu_mosei_reports_missing_segments_as_absent(tmp_path):

@@ -227,8 +227,7 @@ def test_scorers_in_model_selection(K):
 
 
 # ----------------------------------------------------------------------
-# Property-based tests: random shapes, lengths, padding, modality subsets, labels.
-# ----------------------------------------------------------------------
+# property-based: weighted accuracy is balanced accuracy
 # ----------------------------------------------------------------------
 # metrics
 # ----------------------------------------------------------------------

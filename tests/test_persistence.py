@@ -14,14 +14,14 @@ import torch.serialization
 from skorch.exceptions import DeviceWarning
 
 import skmemo
-from skmemo import MultimodalData, MultimodalEmotionClassifier
+from skmemo import MultimodalEmotionClassifier
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import DataFormatError, NotFittedError
-from skmemo.modules import EmotionEmbeddingModel, lengths_from_padding
+from skmemo.modules import EmotionEmbeddingModel
 from skmemo.persistence import FORMAT, FORMAT_VERSION, load, save
 
 from . import conftest
-from .conftest import small_clf
+from .conftest import small_clf, with_absent
 
 EMOTIONS = ["happy", "sad", "anger"]
 
@@ -393,7 +393,6 @@ def test_file_of_0_1_0_loads_and_predicts_the_same():
 # ----------------------------------------------------------------------
 # skorch and scikit-learn features used the way those libraries teach.
 # ----------------------------------------------------------------------
-# ----------------------------------------------------------------------
 # 3. save / load keeps thresholds and emotions exactly
 # ----------------------------------------------------------------------
 def test_save_load_keeps_series_threshold_and_array_emotions(default_data, tmp_path):
@@ -428,11 +427,6 @@ def test_save_leaves_the_episodic_memory_out_unless_asked(default_fitted, tmp_pa
 # ----------------------------------------------------------------------
 # Modalities absent for some samples: length 0 in ``<modality>_lengths``.
 # ----------------------------------------------------------------------
-def _ragged(X, modality, absent):
-    """``X`` with explicit lengths for ``modality``, 0 at the samples ``absent``."""
-    lengths = lengths_from_padding(torch.as_tensor(X[modality])).numpy()
-    lengths[absent] = 0
-    return MultimodalData(**dict(X), **{f"{modality}_lengths": lengths})
 
 
 def test_modality_dropout_survives_save_and_load(tmp_path, default_data):
@@ -444,5 +438,5 @@ def test_modality_dropout_survives_save_and_load(tmp_path, default_data):
     loaded = load(tmp_path / "model.skmemo")
     assert loaded.get_params()["modality_dropout"] == {"visual": 0.4}
     assert loaded.module_.modality_dropout == {"visual": 0.4}
-    R = _ragged(X[:40], "audio", np.arange(40) % 2 == 0)
+    R = with_absent(X[:40], "audio", np.arange(40) % 2 == 0)
     np.testing.assert_array_equal(loaded.predict_proba(R), clf.predict_proba(R))

@@ -8,7 +8,7 @@ from .conftest import small_clf
 
 
 # ----------------------------------------------------------------------
-# Interruption, checkpoint/resume, determinism, concurrency, mixed precision.
+# mixed precision on the CPU
 # ----------------------------------------------------------------------
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_mixed_precision_runs_on_cpu(data, precision):

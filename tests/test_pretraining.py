@@ -10,12 +10,10 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skmemo import MultimodalData
 from skmemo.losses import pairwise_infonce_loss
-from skmemo.modules import lengths_from_padding
 from skmemo.pretraining import _ragged_infonce
 
-from .conftest import small_clf
+from .conftest import ragged_everywhere, small_clf
 
 
 def test_infonce_hand_case():
@@ -101,22 +99,11 @@ def _tiny(n=48, seed=0):
 # ----------------------------------------------------------------------
 # training on ragged data
 # ----------------------------------------------------------------------
-def _ragged_everywhere(X, seed=0):
-    """Each modality absent for about a third of the samples, never all three."""
-    rng = np.random.default_rng(seed)
-    n = len(X)
-    keep = rng.random((n, 3)) > 0.35
-    keep[~keep.any(axis=1), 0] = True
-    out = dict(X)
-    for j, m in enumerate(("text", "audio", "visual")):
-        lengths = lengths_from_padding(torch.as_tensor(X[m])).numpy()
-        out[f"{m}_lengths"] = np.where(keep[:, j], lengths, 0)
-    return MultimodalData(**out)
 
 
 def test_pretraining_accepts_ragged_inputs():
     X, Y = _tiny(64)
-    clf = small_clf(max_epochs=1, pretrain_epochs=2).fit(_ragged_everywhere(X), Y)
+    clf = small_clf(max_epochs=1, pretrain_epochs=2).fit(ragged_everywhere(X), Y)
     assert len(clf.pretrain_history_) == 2
     assert np.isfinite(clf.pretrain_history_).all()
 

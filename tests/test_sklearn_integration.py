@@ -223,7 +223,6 @@ def test_grid_search_with_dask(data):
 # ----------------------------------------------------------------------
 # skorch and scikit-learn features used the way those libraries teach.
 # ----------------------------------------------------------------------
-# ----------------------------------------------------------------------
 # 7. cross_val_predict with every method
 # ----------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function"])

@@ -11,7 +11,7 @@ from .conftest import small_clf
 
 
 # ----------------------------------------------------------------------
-# Interruption, checkpoint/resume, determinism, concurrency, mixed precision.
+# an interrupted or failing training call
 # ----------------------------------------------------------------------
 class _FailAt(Callback):
     """Raise ``exc`` at batch ``batch`` of epoch ``epoch`` (1-based)."""

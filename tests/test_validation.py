@@ -721,7 +721,6 @@ def test_failing_call_on_the_shared_fixture_left_it_intact(fitted, d):
 # ----------------------------------------------------------------------
 # skorch and scikit-learn features used the way those libraries teach.
 # ----------------------------------------------------------------------
-# ----------------------------------------------------------------------
 # 5. and 14. parameters and inputs refused with a clear message
 # ----------------------------------------------------------------------
 @pytest.mark.parametrize("params, match", [

@@ -1,11 +1,8 @@
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from skmemo import MODALITIES, MultimodalData
-from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import UnknownWordError
 from skmemo.vectors import (
     emotion_vectors,
@@ -13,8 +10,6 @@ from skmemo.vectors import (
     parse_emotion,
     read_word_vector_file,
 )
-
-from .conftest import small_clf
 
 
 def test_default_vectors_cover_frequent_words_and_load_fast():
@@ -82,39 +77,3 @@ def test_missing_file():
 def test_empty_specs_refused(spec):
     with pytest.raises(ValueError, match="empty"):
         parse_emotion(spec)
-
-
-# ----------------------------------------------------------------------
-# Property-based tests: random shapes, lengths, padding, modality subsets, labels.
-# ----------------------------------------------------------------------
-WORDS = ["happy", "sad", "anger", "fear", "disgust", "surprise"]
-
-
-# hidden size 4, one layer, one epoch of batches of 4, no validation split
-TINY = dict(max_epochs=1, batch_size=4, validation_fraction=0, num_layers=1,
-            hidden_sizes={m: 4 for m in MODALITIES})
-
-
-# ----------------------------------------------------------------------
-# inputs that look odd but are accepted (hand-picked examples)
-# ----------------------------------------------------------------------
-EMOTIONS = WORDS[:3]
-
-
-N, T = 24, 5
-
-
-@pytest.fixture(scope="module")
-def d():
-    X, Y = make_emotion_dataset(N, emotions=EMOTIONS, seq_len=T, random_state=0)
-    return SimpleNamespace(X=MultimodalData(text=X["text"], audio=X["audio"]), Y=Y.astype(int))
-
-
-def test_uppercase_emotion_words_use_lowercase_vectors(d):
-    from skmemo.vectors import emotion_vectors
-
-    clf = small_clf(["Happy", "SAD", "anger"], **TINY).fit(d.X, d.Y)
-    assert clf.emotions_ == ["Happy", "SAD", "anger"]  # the user's names are kept
-    np.testing.assert_array_equal(clf.emotion_vectors_, emotion_vectors(EMOTIONS))
-    clf.add_emotions(["Calm"])
-    np.testing.assert_array_equal(clf.emotion_vectors_[-1], emotion_vectors(["calm"])[0])

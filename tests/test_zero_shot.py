@@ -176,24 +176,17 @@ def test_zero_shot_recognises_a_held_out_emotion():
 
 
 # ----------------------------------------------------------------------
-# skorch and scikit-learn features used the way those libraries teach.
-# ----------------------------------------------------------------------
-def _skorch_native_copy(clf):
-    return pickle.loads(pickle.dumps(clf))
-
-
-# ----------------------------------------------------------------------
 # 11. thresholds of added emotions
 # ----------------------------------------------------------------------
 def test_add_emotions_thresholds(fitted, data):
     X, _ = data
-    clf = _skorch_native_copy(fitted).add_emotions(["calm"], threshold=0.99)
+    clf = _copy(fitted).add_emotions(["calm"], threshold=0.99)
     assert clf.thresholds_[-1] == 0.99
     clf.add_emotions(["awe", "joy"], threshold=[0.2, 0.3])
     assert clf.thresholds_[-2:].tolist() == [0.2, 0.3]
     proba = clf.predict_proba(X)
     np.testing.assert_array_equal(clf.predict(X), proba > clf.thresholds_)
-    clf2 = _skorch_native_copy(fitted).set_params(threshold=0.7).add_emotions(["calm"])
+    clf2 = _copy(fitted).set_params(threshold=0.7).add_emotions(["calm"])
     assert clf2.thresholds_.tolist() == [0.7] * 7
     with pytest.raises(ValueError, match="one value per added emotion"):
         clf.add_emotions(["rage", "glee"], threshold=[0.1, 0.2, 0.3])
