@@ -452,11 +452,27 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
                 pos_weight, dtype=torch.float32, device=self.device)
 
     def _compute_pos_weight(self, y):
+        """Balanced ``pos_weight``: negatives / positives of each emotion.
+
+        An emotion positive in every sample has no negatives, and a weight
+        of 0 would make its loss identically 0 (it would learn nothing):
+        such a column gets the weight 1 (plain BCE) and a warning.
+        """
         if self.class_weight is None:
             return None
         pos = y.sum(axis=0)
         neg = len(y) - pos
-        return (neg / np.maximum(pos, 1)).astype(np.float32)
+        weight = (neg / np.maximum(pos, 1)).astype(np.float32)
+        full = np.flatnonzero(neg == 0)
+        if full.size:
+            emotions = getattr(self, "emotions_", None) or list(range(y.shape[1]))
+            warnings.warn(
+                f"emotions {[emotions[k] for k in full]} are positive in every sample "
+                "of y; class_weight='balanced' gives them pos_weight 1 (plain BCE) "
+                "instead of negatives / positives = 0, which would train nothing",
+                UserWarning, stacklevel=3)
+            weight[full] = 1.0
+        return weight
 
     # ------------------------------------------------------------------
     # checks

@@ -78,7 +78,9 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
         fitted estimator updates it at once.
     class_weight : {"balanced", None}, default="balanced"
         "balanced" sets the BCE ``pos_weight`` of each emotion to
-        negatives / positives in the training labels (the paper's loss).
+        negatives / positives in the training labels (the paper's loss); an
+        emotion positive in every sample gets 1 instead of 0 (which would
+        make its loss identically 0), with a warning.
     lr : float, default=1e-3
     batch_size : int, default=64
     max_epochs : int, default=30

@@ -212,6 +212,30 @@ def test_all_zero_column_warns(data):
         small_clf(max_epochs=1).fit(X, Y)
 
 
+def test_always_present_emotion_warns_and_still_learns(small_data):
+    # balanced pos_weight negatives / positives would be 0: loss identically 0
+    X, _ = small_data
+    with pytest.warns(UserWarning, match=r"\['happy'\] are positive in every sample"):
+        clf = small_clf(["happy"], max_epochs=2, validation_fraction=0).fit(
+            X, np.ones((len(X), 1)))
+    assert clf.pos_weight_.tolist() == [1.0]
+    assert all(loss > 0 for loss in clf.history[:, "train_loss"])
+    assert clf.predict(X).mean() > 0.5  # trained towards the only label seen
+
+
+def test_one_always_present_column_among_several(small_data):
+    X, Y = small_data
+    Y = Y.copy()
+    Y[:, 1] = 1
+    expected = (len(Y) - Y.sum(0)) / Y.sum(0)
+    expected[1] = 1.0
+    with pytest.warns(UserWarning, match=r"\['disgust'\] are positive in every sample"):
+        clf = small_clf(max_epochs=1, validation_fraction=0).fit(X, Y)
+    np.testing.assert_allclose(clf.pos_weight_, expected, rtol=1e-6)
+    with pytest.warns(UserWarning, match="disgust"):
+        clf.partial_fit(X, Y)  # recomputed from the new y, with the same warning
+
+
 def test_partial_fit_continues_training(fitted, data):
     X, Y = data
     clf = pickle.loads(pickle.dumps(fitted))
