@@ -26,14 +26,19 @@ from skorch.callbacks import (
     GradientNormClipping,
     LRScheduler,
     PassthroughScoring,
-    PrintLog,
-    ProgressBar,
 )
 from skorch.dataset import ValidSplit
 from torch.utils.data import Subset
 
 from ._batching import LengthOrderMixin, MultimodalDataset, world_size
-from ._callbacks import _EarlyStopping, _EpochSnapshot, _valid_weighted_accuracy
+from ._callbacks import (
+    _EarlyStopping,
+    _EpochSnapshot,
+    _PrintLog,
+    _ProgressBar,
+    _valid_weighted_accuracy,
+    resolve_scorer_names,
+)
 from ._precision import _PRECISIONS, MixedPrecisionMixin
 from ._transaction import restore_weights, training_call, weights_snapshot
 from ._zero_shot import ZeroShotMixin
@@ -274,9 +279,9 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
                 patience=self.early_stopping_patience, load_best=True,
             )))
         cbs.append(("epoch_snapshot", _EpochSnapshot()))
-        cbs.append(("print_log", PrintLog()))
+        cbs.append(("print_log", _PrintLog()))
         if self.verbose:
-            cbs.append(("progress_bar", ProgressBar()))
+            cbs.append(("progress_bar", _ProgressBar()))
         return cbs
 
     @property
@@ -400,6 +405,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             # monitor train_loss, and early stopping has nothing to watch; or
             # set_params(callbacks=[...]): skorch only reads them on initialize
             self.initialize_callbacks()
+        resolve_scorer_names(self)  # skmemo's scorer names as scoring strings
         for group in self.optimizer_.param_groups:
             # what torch's schedulers set on a fresh start; a scheduler added after
             # fit resumes at the current epoch and needs it

@@ -267,3 +267,30 @@ def test_h5py_input(tmp_path, fitted, data):
         Xh = MultimodalData(**{m: f[m] for m in X.modalities})
         np.testing.assert_allclose(fitted.predict_proba(Xh), fitted.predict_proba(X),
                                    atol=1e-6)
+
+
+def _fit_verbose(X, Y, monkeypatch, capsys, terminal, **params):
+    import sys
+
+    if terminal:  # a terminal on both streams
+        for name in ("stdout", "stderr"):
+            monkeypatch.setattr(getattr(sys, name), "isatty", lambda: True, raising=False)
+    clf = small_clf(verbose=1, max_epochs=3, num_layers=1, **params).fit(X, Y)
+    return clf, capsys.readouterr()
+
+
+def test_verbose_off_a_terminal_is_plain_text(small_data, monkeypatch, capsys):
+    X, Y = small_data
+    clf, out = _fit_verbose(X, Y, monkeypatch, capsys, terminal=False)
+    lines = out.out.strip("\n").splitlines()
+    assert "\x1b[" not in out.out and "\r" not in out.out + out.err
+    assert out.err == ""  # no progress bar
+    assert lines[0].split()[:2] == ["epoch", "train_loss"] and len(lines) == 2 + 3
+    assert len({len(line) for line in lines}) == 1  # aligned
+
+
+def test_verbose_on_a_terminal_keeps_colours_and_bar(small_data, monkeypatch, capsys):
+    X, Y = small_data
+    _, out = _fit_verbose(X, Y, monkeypatch, capsys, terminal=True)
+    assert "\x1b[" in out.out  # best scores coloured, as skorch does
+    assert "\r" in out.err or "it/s" in out.err or "/" in out.err  # tqdm's bar
