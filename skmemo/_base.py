@@ -30,7 +30,7 @@ from skorch.callbacks import (
 from skorch.dataset import ValidSplit
 from torch.utils.data import Subset
 
-from ._batching import LengthOrderMixin, MultimodalDataset, world_size
+from ._batching import LengthOrderMixin, MultimodalDataset, check_world_size, world_size
 from ._callbacks import (
     _EarlyStopping,
     _EpochSnapshot,
@@ -512,6 +512,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             raise ValueError(
                 f"batch_size must be a positive integer (or -1 for the whole data); "
                 f"got {self.batch_size!r}")
+        check_world_size(self)  # a launcher's processes that would train alone
 
     @staticmethod
     def _check_fit_params(fit_params, action="fit"):
