@@ -27,8 +27,8 @@ def test_fit_predict_shapes(fitted, data):
     assert len(fitted.classes_) == 6 and all((c == [0, 1]).all() for c in fitted.classes_)
 
 
-def test_learns_something(data):
-    X, Y = data
+def test_learns_something(small_data):
+    X, Y = small_data  # 120 samples learn as well as 240 (0.82 vs 0.88), in a third of the time
     clf = small_clf(max_epochs=15, validation_fraction=0).fit(X, Y)
     assert clf.score(X, Y) > 0.65
 
