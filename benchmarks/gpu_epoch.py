@@ -19,15 +19,16 @@ present.
     python benchmarks/gpu_epoch.py
     python benchmarks/gpu_epoch.py --epochs 2 --precisions bf16 --placements device
     python benchmarks/gpu_epoch.py --device cpu --n 600 --epochs 2   # check the script
+    python benchmarks/gpu_epoch.py --quick   # the same check, on the GPU when there is one
 """
 
-import argparse
 import json
 import sys
 import time
 
 import numpy as np
 import torch
+from _common import make_parser
 
 from skmemo import MultimodalData, MultimodalEmotionClassifier
 
@@ -50,7 +51,8 @@ def make_corpus(n, seq_len, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, seeds=None, threads=None, quick={
+        "n": 600, "epochs": 2, "device": "cuda" if torch.cuda.is_available() else "cpu"})
     parser.add_argument("--n", type=int, default=16000)
     parser.add_argument("--seq-len", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=3)

@@ -48,16 +48,16 @@ Commands::
         --word-vectors glove.840B.300d.txt --tables 1 4 6
     python benchmarks/reproduce_paper.py --iemocap data/iemocap/iemocap_data.pkl \\
         --allow-pickle --word-vectors glove.840B.300d.txt --tables 2
+    python benchmarks/reproduce_paper.py --mosei data/cmu-mosei --quick   # 2 epochs
 """
 
-import argparse
 import copy
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import evaluate, make_parser
 
 MOSEI = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 IEMOCAP = ["neutral", "happy", "sad", "angry"]
@@ -128,15 +128,11 @@ def _select(X, modalities):
     return MultimodalData(**{m: X[m] for m in modalities})
 
 
-def per_emotion(Y, proba, pred, accuracy=False):
-    from skmemo.metrics import emotion_roc_auc_score, weighted_accuracy_score
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        first = ((pred == Y).mean(axis=0) if accuracy
-                 else weighted_accuracy_score(Y, pred, average=None))
-        auc = emotion_roc_auc_score(Y, proba, average=None)
-    return 100 * np.asarray(first, float), 100 * np.asarray(auc, float)
+def per_emotion(clf, X, Y, accuracy=False):
+    """Per-emotion W-Acc (``accuracy=True``: accuracy) and AUC, in percent."""
+    s = evaluate(clf, X, Y)
+    first = s["accuracy"] if accuracy else s["wacc"]
+    return 100 * np.asarray(first, float), 100 * np.asarray(s["auc"], float)
 
 
 def table_1_and_6(mosei, args, subsets):
@@ -148,8 +144,7 @@ def table_1_and_6(mosei, args, subsets):
         clf = fit_with_valid(MOSEI, params, _select(mosei.train.data, mods), mosei.train.target,
                              _select(mosei.valid.data, mods), mosei.valid.target)
         X_test = _select(mosei.test.data, mods)
-        wacc, auc = per_emotion(mosei.test.target, clf.predict_proba(X_test),
-                                clf.predict(X_test))
+        wacc, auc = per_emotion(clf, X_test, mosei.test.target)
         results[name] = {"wacc": wacc.tolist(), "auc": auc.tolist(),
                          "epochs": len(clf.history_)}
         print(f"  fitted {name}: {len(clf.history_)} epochs, mean W-Acc {wacc.mean():.1f}",
@@ -161,8 +156,7 @@ def table_2(iemocap, args):
     params = settings("iemocap", args)
     clf = fit_with_valid(IEMOCAP, params, iemocap.train.data, iemocap.train.target,
                          iemocap.valid.data, iemocap.valid.target)
-    acc, auc = per_emotion(iemocap.test.target, clf.predict_proba(iemocap.test.data),
-                           clf.predict(iemocap.test.data), accuracy=True)
+    acc, auc = per_emotion(clf, iemocap.test.data, iemocap.test.target, accuracy=True)
     return {"acc": acc.tolist(), "auc": auc.tolist(), "epochs": len(clf.history_)}
 
 
@@ -205,7 +199,7 @@ def table_4(mosei, args):
 
 def _scores_t4(clf, X, Y):
     """(unseen W-Acc, unseen AUC, mean W-Acc over all, mean AUC over all); last column unseen."""
-    wacc, auc = per_emotion(Y, clf.predict_proba(X), clf.predict(X))
+    wacc, auc = per_emotion(clf, X, Y)
     return [wacc[-1], auc[-1], float(np.nanmean(wacc)), float(np.nanmean(auc))]
 
 
@@ -247,7 +241,8 @@ def report(ours):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, seeds=None, threads=None, quick={"max_epochs": 2},
+                         out=True, out_help="write our numbers to this JSON file")
     parser.add_argument("--mosei", type=Path, help="legacy processed CMU-MOSEI folder")
     parser.add_argument("--iemocap", type=Path, help="MulT iemocap_data.pkl")
     parser.add_argument("--allow-pickle", action="store_true",
@@ -260,7 +255,6 @@ def main(argv=None):
     parser.add_argument("--max-epochs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", type=Path, help="write our numbers to this JSON file")
     args = parser.parse_args(argv)
 
     need_mosei = {"1", "4", "6"} & set(args.tables)
