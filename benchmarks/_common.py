@@ -10,6 +10,7 @@ Each script of ``benchmarks/`` is then only its experiment:
 - scores: :func:`evaluate`, the per-emotion weighted accuracy and ROC AUC of
   a fitted estimator, computed by :mod:`skmemo.metrics`;
 - timing: :class:`Timer`, wall-clock and CPU seconds of a block;
+- tables: :func:`mean_std` and :func:`markdown_table` for the printed results;
 - command line: :func:`make_parser` adds the options every script shares
   (``--quick``, ``--seeds``, ``--threads``, ``--cache``/``--out``) and its
   ``parse_args`` applies the quick settings, then the torch thread count.
@@ -190,6 +191,32 @@ class Timer:
         self.wall = time.perf_counter() - self.wall
         self.cpu = time.process_time() - self.cpu
         return False
+
+
+# ----------------------------------------------------------------------
+# tables
+# ----------------------------------------------------------------------
+def mean_std(values, scale=1.0, digits=3):
+    """``"mean ± std"`` of ``scale * values`` (sample std, ``ddof=1``); one value alone.
+
+    Examples
+    --------
+    >>> mean_std([0.5, 0.7], scale=100, digits=1)
+    '60.0 ± 14.1'
+    >>> mean_std([0.5])
+    '0.500'
+    """
+    v = scale * np.asarray(values, dtype=float)
+    if len(v) == 1:
+        return f"{v[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+
+
+def markdown_table(header, rows):
+    """A Markdown table: ``header`` (cell texts) and ``rows`` (lists of cells)."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
 
 
 # ----------------------------------------------------------------------

@@ -61,6 +61,8 @@ from _common import (
     evaluate,
     held_out_last,
     make_parser,
+    markdown_table,
+    mean_std,
     synthetic_split,
 )
 
@@ -203,16 +205,7 @@ def run_cached(cache, label, parts, fn, start):
 # tables
 # ----------------------------------------------------------------------
 def ms(values, scale=100.0, digits=1):
-    v = scale * np.asarray(values, dtype=float)
-    if len(v) == 1:
-        return f"{v[0]:.{digits}f}"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
-
-
-def table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
+    return mean_std(values, scale, digits)
 
 
 # ----------------------------------------------------------------------
@@ -284,7 +277,7 @@ def report_fusion(args, configs, full, zs, emotions, held_out):
                       ms(paired(full, name, "paper", seeds, "auc"))]
             rows.append(cells)
         out.append("Test W-Acc / AUC per emotion (mean over seeds), means ± std:\n")
-        out.append(table(header, rows))
+        out.append(markdown_table(header, rows))
     else:
         header = ["configuration", "acc", "W-Acc", "AUC", "Δ AUC vs paper"]
         rows = [[name, ms([full[name, s]["acc"] for s in seeds]),
@@ -292,7 +285,7 @@ def report_fusion(args, configs, full, zs, emotions, held_out):
                  ms([full[name, s]["auc"][0] for s in seeds]),
                  ms(paired(full, name, "paper", seeds, "auc"))] for name in configs]
         out.append("Test scores (mean ± std over seeds):\n")
-        out.append(table(header, rows))
+        out.append(markdown_table(header, rows))
     if held_out:
         names = list(dict.fromkeys(n for n, _, _ in zs))
         header = ["configuration"] + [f"zero-shot AUC {h}" for h in held_out] + ["mean"]
@@ -301,7 +294,7 @@ def report_fusion(args, configs, full, zs, emotions, held_out):
             per = [[zs[name, s, h]["zs_auc"] for s in seeds] for h in held_out]
             rows.append([name] + [ms(v) for v in per] + [ms(np.mean(per, axis=0))])
         out.append("\nZero-shot AUC of the held-out emotion (mean ± std over seeds):\n")
-        out.append(table(header, rows))
+        out.append(markdown_table(header, rows))
     header = ["configuration", "epochs", "s/epoch (wall)", "ratio (wall)",
               "CPU s/epoch", "ratio (CPU)"]
     rows = []
@@ -316,7 +309,7 @@ def report_fusion(args, configs, full, zs, emotions, held_out):
                      ms([full[name, s]["epoch_cpu_s"] for s in seeds], 1, 2),
                      ms(ratio_c, 1, 2)])
     out.append("\nTraining time per epoch of the full fits (ratios to 'paper', per seed):\n")
-    out.append(table(header, rows))
+    out.append(markdown_table(header, rows))
     return "\n".join(out)
 
 
@@ -388,7 +381,7 @@ def report_pretraining(args, configs, res, zs, test_pos, held_out, emotions):
         pos = np.array([res[next(iter(configs)), s, f]["labelled_positives"] for s in seeds])
         rows.append([f"{f:.0%}", first["n_labelled"], ", ".join(
             f"{lo}-{hi}" for lo, hi in zip(pos.min(axis=0), pos.max(axis=0)))])
-    out.append(table(header, rows))
+    out.append(markdown_table(header, rows))
     header = ["labels", "configuration", "W-Acc", "AUC", "Δ W-Acc vs supervised",
               "Δ AUC vs supervised", "epochs", "fit CPU s"]
     rows = []
@@ -403,7 +396,7 @@ def report_pretraining(args, configs, res, zs, test_pos, held_out, emotions):
                          ms([np.mean(x["auc"]) for x in r]), ms(d_w), ms(d_a),
                          r[0]["epochs"], ms([x["fit_cpu_s"] for x in r], 1, 1)])
     out.append("\nTest scores, mean over emotions (mean ± std over seeds; Δ paired by seed):\n")
-    out.append(table(header, rows))
+    out.append(markdown_table(header, rows))
     if held_out:
         header = ["labels", "configuration"] + [f"zero-shot AUC {h}" for h in held_out] + [
             "mean", "Δ vs supervised"]
@@ -417,7 +410,7 @@ def report_pretraining(args, configs, res, zs, test_pos, held_out, emotions):
                     ms(np.mean(per, axis=0) - np.mean(ref, axis=0))])
         out.append("\nZero-shot AUC of the held-out emotion (held-out positives removed "
                    "from labelled and unlabelled training inputs):\n")
-        out.append(table(header, rows))
+        out.append(markdown_table(header, rows))
     return "\n".join(out)
 
 

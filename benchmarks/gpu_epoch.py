@@ -19,7 +19,7 @@ present.
     python benchmarks/gpu_epoch.py
     python benchmarks/gpu_epoch.py --epochs 2 --precisions bf16 --placements device
     python benchmarks/gpu_epoch.py --device cpu --n 600 --epochs 2   # check the script
-    python benchmarks/gpu_epoch.py --quick   # the same check, on the GPU when there is one
+    python benchmarks/gpu_epoch.py --quick   # 128 samples, 1 epoch; on the GPU if there is one
 """
 
 import json
@@ -52,7 +52,8 @@ def make_corpus(n, seq_len, seed=0):
 
 def main(argv=None):
     parser = make_parser(__doc__, seeds=None, threads=None, quick={
-        "n": 600, "epochs": 2, "device": "cuda" if torch.cuda.is_available() else "cpu"})
+        "n": 128, "seq_len": 20, "epochs": 1,
+        "device": "cuda" if torch.cuda.is_available() else "cpu"})
     parser.add_argument("--n", type=int, default=16000)
     parser.add_argument("--seq-len", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=3)

@@ -57,7 +57,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _common import evaluate, make_parser
+from _common import evaluate, make_parser, markdown_table
 
 MOSEI = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 IEMOCAP = ["neutral", "happy", "sad", "angry"]
@@ -103,12 +103,6 @@ def settings(dataset, args):
 
 def _fmt(value):
     return "—" if value is None or not np.isfinite(value) else f"{value:.1f}"
-
-
-def _table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def fit_with_valid(emotions, params, X_train, Y_train, X_valid, Y_valid):
@@ -212,14 +206,14 @@ def report(ours):
             (np.mean(t1["wacc"]), np.mean(t1["auc"])) if e == "average"
             else (t1["wacc"][i], t1["auc"][i]))
         rows.append([e, PAPER_T1[e][0], _fmt(mine[0]), PAPER_T1[e][1], _fmt(mine[1])])
-    print("\nTable 1, CMU-MOSEI (T+A+V)\n" + _table(
+    print("\nTable 1, CMU-MOSEI (T+A+V)\n" + markdown_table(
         ["emotion", "paper W-Acc", "ours W-Acc", "paper AUC", "ours AUC"], rows))
 
     t2 = ours.get("2")
     rows = [[e, PAPER_T2[e][0], _fmt(None if t2 is None else t2["acc"][IEMOCAP.index(e)]),
              PAPER_T2[e][1], _fmt(None if t2 is None else t2["auc"][IEMOCAP.index(e)])]
             for e in ("happy", "sad", "angry", "neutral")]
-    print("\nTable 2, IEMOCAP\n" + _table(
+    print("\nTable 2, IEMOCAP\n" + markdown_table(
         ["emotion", "paper Acc", "ours Acc", "paper AUC", "ours AUC"], rows))
 
     t4 = ours.get("4", {})
@@ -228,7 +222,7 @@ def report(ours):
         for e, paper in by_emotion.items():
             mine = t4.get(e, {}).get(setting, [None] * 4)
             rows.append([setting, e] + [f"{p} / {_fmt(m)}" for p, m in zip(paper, mine)])
-    print("\nTable 4, CMU-MOSEI zero- and few-shot (paper / ours)\n" + _table(
+    print("\nTable 4, CMU-MOSEI zero- and few-shot (paper / ours)\n" + markdown_table(
         ["setting", "held out", "unseen W-Acc", "unseen AUC", "all W-Acc", "all AUC"], rows))
 
     t6 = ours.get("6", {})
@@ -236,7 +230,7 @@ def report(ours):
     for name, paper in PAPER_T6.items():
         mine = t6.get(name, {}).get("wacc", [None] * 6)
         rows.append([name] + [f"{p} / {_fmt(m)}" for p, m in zip(paper, mine)])
-    print("\nTable 6, CMU-MOSEI W-Acc per modality subset (paper / ours)\n" + _table(
+    print("\nTable 6, CMU-MOSEI W-Acc per modality subset (paper / ours)\n" + markdown_table(
         ["modalities"] + MOSEI, rows))
 
 

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import OUT, Timer, have_files, make_parser, synthetic_split
+from _common import OUT, Timer, have_files, make_parser, mean_std, synthetic_split
 from sklearn.model_selection import train_test_split
 
 from skmemo import MultimodalEmotionClassifier
@@ -110,13 +110,6 @@ def run_one(name, seed, held, data, args):
     return record
 
 
-def mean_sd(values, digits=3):
-    values = np.asarray(values, dtype=float)
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
-
-
 def cell(cache, model, seeds, held, subset, metric):
     out = []
     for seed in seeds:
@@ -137,7 +130,7 @@ def report(cache, seeds):
     for model in MODELS:
         per = [cell(cache, model, seeds, h, "TAV", "unseen_auc") for h in EMOTIONS]
         means = np.mean(per, axis=0)  # per seed, mean over emotions
-        add(f"| {model} | " + " | ".join(mean_sd(v) for v in per) + f" | {mean_sd(means)} |")
+        add(f"| {model} | " + " | ".join(mean_std(v) for v in per) + f" | {mean_std(means)} |")
 
     add("\n### Means over the six held-out emotions (TAV)\n")
     add("| model | unseen AUC | unseen W-Acc | unseen F1 | seen AUC | seen W-Acc |"
@@ -147,7 +140,7 @@ def report(cache, seeds):
         parts = []
         for metric in ("unseen_auc", "unseen_wacc", "unseen_f1", "seen_auc", "seen_wacc"):
             per = [cell(cache, model, seeds, h, "TAV", metric) for h in EMOTIONS]
-            parts.append(mean_sd(np.mean(per, axis=0)))
+            parts.append(mean_std(np.mean(per, axis=0)))
         secs = [cache[f"{model}|{s}|{h}"]["seconds"] for s in seeds for h in EMOTIONS]
         add(f"| {model} | " + " | ".join(parts) + f" | {np.mean(secs):.0f} |")
 
@@ -181,8 +174,8 @@ def report(cache, seeds):
     add("|---" * (len(EMOTIONS) + 2) + "|")
     for subset in SUBSETS:
         per = [cell(cache, "skmemo", seeds, h, subset, "unseen_auc") for h in EMOTIONS]
-        add(f"| {subset} | " + " | ".join(mean_sd(v) for v in per)
-            + f" | {mean_sd(np.mean(per, axis=0))} |")
+        add(f"| {subset} | " + " | ".join(mean_std(v) for v in per)
+            + f" | {mean_std(np.mean(per, axis=0))} |")
 
     add("\n### Mean zero-shot AUC over the six emotions, per subset and model\n")
     add("| modalities | " + " | ".join(MODELS) + " |")
@@ -191,7 +184,7 @@ def report(cache, seeds):
         row = []
         for model in MODELS:
             per = [cell(cache, model, seeds, h, subset, "unseen_auc") for h in EMOTIONS]
-            row.append(mean_sd(np.mean(per, axis=0)))
+            row.append(mean_std(np.mean(per, axis=0)))
         add(f"| {subset} | " + " | ".join(row) + " |")
 
     add("\n### Word forms: skmemo zero-shot AUC (TAV) of each form of the held-out "
@@ -205,7 +198,7 @@ def report(cache, seeds):
         cos = vecs @ vecs[0] / (np.linalg.norm(vecs, axis=1) * np.linalg.norm(vecs[0]))
         for form, c in zip(forms, cos):
             aucs = [cache[f"skmemo|{s}|{held}"]["forms"][form] for s in seeds]
-            add(f"| {held} | {form} | {c:.2f} | {mean_sd(aucs)} |")
+            add(f"| {held} | {form} | {c:.2f} | {mean_std(aucs)} |")
 
     add("\n### Emotion distances: Spearman correlation with the text space "
         "(paper Figure 3)\n")
@@ -214,7 +207,7 @@ def report(cache, seeds):
     for m in ("audio", "visual"):
         vals = [cache[f"skmemo|{s}|{h}"]["rank_correlation"][m]
                 for s in seeds for h in EMOTIONS]
-        add(f"| {m} | {mean_sd(vals)} (over {len(vals)} fitted models) |")
+        add(f"| {m} | {mean_std(vals)} (over {len(vals)} fitted models) |")
     return "\n".join(lines)
 
 

@@ -170,3 +170,9 @@ def test_timer():
     with _common.Timer() as t:
         sum(range(10000))
     assert t.wall >= 0 and t.cpu >= 0
+
+
+def test_doctests():
+    import doctest
+
+    assert doctest.testmod(_common).failed == 0
