@@ -22,15 +22,15 @@ prefix on both sides), ``wordllama`` (static, 256-d; loaded offline with
 candidate whose package is missing is reported as such and skipped.
 
 ``fit-speed``: seconds per epoch of the default
-:class:`~skmemo.MultimodalEmotionClassifier` on MELD train (7 one-hot
-emotions), text only: GloVe-50d token sequences (WordVectorizer), the
+:class:`~skmemo.MultimodalEmotionClassifier` on the first ``--n`` MELD train
+utterances (7 one-hot emotions), text only: GloVe-50d token sequences (WordVectorizer), the
 encoder's pooled 384-d vectors (one step), and the same with
 ``hidden_sizes={"text": 50}``. Mean ``dur`` of epochs 2..n of the history.
 
 Run (1 thread, once)::
 
     OMP_NUM_THREADS=1 python benchmarks/text_encoders.py candidates
-    OMP_NUM_THREADS=1 python benchmarks/text_encoders.py fit-speed
+    OMP_NUM_THREADS=1 python benchmarks/text_encoders.py fit-speed --n 2000 --epochs 2
 
 The data folder is ``../shared/datasets/meld-text`` relative to the repository
 root (``--data`` to change it); the script says so and exits when it is absent.
@@ -224,6 +224,7 @@ def print_row(row, flush=False):
 
 def fit_speed(args):
     train, y_train = read_meld(args.data, "train")
+    train, y_train = train[:args.n], y_train[:args.n]
     Y = (y_train[:, None] == np.array(EMOTIONS)[None]).astype(int)
     glove = WordVectorizer(empty="zero").fit_transform(train)
     encoder = TextEncoder(output="pooled", device="cpu", verbose=False)
@@ -232,8 +233,10 @@ def fit_speed(args):
             ("MiniLM pooled 384-d", pooled, encoder, {}),
             ("MiniLM pooled 384-d, hidden_sizes={'text': 50}", pooled, encoder,
              {"hidden_sizes": {"text": 50}})]
-    print(f"MELD train: {len(train)} utterances; GloVe steps: mean "
-          f"{glove['text_lengths'].mean():.1f}, padded to {glove['text'].shape[1]}")
+    print(f"GloVe steps per utterance: mean {glove['text_lengths'].mean():.1f}, padded to "
+          f"{glove['text'].shape[1]}")
+    print(f"| MELD train: {len(train)} utterances | s / epoch | vs GloVe | parameters |")
+    print("|---|---|---|---|")
     base = None
     for name, X, source, extra in runs:
         clf = MultimodalEmotionClassifier(emotions=EMOTIONS, word_vectors=source,
@@ -252,7 +255,9 @@ def main(argv=None):
     parser.add_argument("what", nargs="?", default="candidates",
                         choices=["candidates", "fit-speed"])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--epochs", type=int, default=3, help="fit-speed: epochs per run")
+    parser.add_argument("--epochs", type=int, default=2, help="fit-speed: epochs per run")
+    parser.add_argument("--n", type=int, default=None,
+                        help="fit-speed: first N train utterances (default: all)")
     args = parser.parse_args(argv)
     if not (args.data / "train_sent_emo.csv").is_file():
         print(f"MELD transcripts not found in {args.data}; pass --data DIR")

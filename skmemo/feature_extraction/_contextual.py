@@ -1,6 +1,7 @@
 """Contextual text: raw strings -> a sentence encoder's token states or pooled vectors."""
 
 import functools
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -62,8 +63,11 @@ def _load(folder, device):
         raise ImportError(
             f"TextEncoder needs sentence-transformers, which is not installed; install "
             f"the text extra: {_INSTALL}") from None
+    # a folder loads from disk; local_files_only (sentence-transformers >= 2.3) makes sure
+    offline = ({"local_files_only": True} if "local_files_only"
+               in inspect.signature(SentenceTransformer).parameters else {})
     try:
-        model = SentenceTransformer(folder, device=device, local_files_only=True)
+        model = SentenceTransformer(folder, device=device, **offline)
     except (OSError, ValueError) as exc:
         raise ValueError(
             f"cannot load a sentence-transformers model from {folder!r}: {exc}") from exc
