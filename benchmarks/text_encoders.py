@@ -24,7 +24,7 @@ candidate whose package is missing is reported as such and skipped.
 ``fit-speed``: seconds per epoch of the default
 :class:`~skmemo.MultimodalEmotionClassifier` on the first ``--n`` MELD train
 utterances (7 one-hot emotions), text only: GloVe-50d token sequences (WordVectorizer), the
-encoder's pooled 384-d vectors (one step), and the same with
+encoder's pooled 384-d vectors (one step) and its token states, each also with
 ``hidden_sizes={"text": 50}``. Mean ``dur`` of epochs 2..n of the history.
 
 Run (1 thread, once)::
@@ -229,12 +229,17 @@ def fit_speed(args):
     glove = WordVectorizer(empty="zero").fit_transform(train)
     encoder = TextEncoder(output="pooled", device="cpu", verbose=False)
     pooled = encoder.fit_transform(train)
+    tokens = TextEncoder(device="cpu", verbose=False).fit_transform(train)
     runs = [("GloVe-50d tokens (WordVectorizer)", glove, None, {}),
             ("MiniLM pooled 384-d", pooled, encoder, {}),
             ("MiniLM pooled 384-d, hidden_sizes={'text': 50}", pooled, encoder,
+             {"hidden_sizes": {"text": 50}}),
+            ("MiniLM token states 384-d", tokens, encoder, {}),
+            ("MiniLM token states 384-d, hidden_sizes={'text': 50}", tokens, encoder,
              {"hidden_sizes": {"text": 50}})]
-    print(f"GloVe steps per utterance: mean {glove['text_lengths'].mean():.1f}, padded to "
-          f"{glove['text'].shape[1]}")
+    for name, X in (("GloVe", glove), ("MiniLM token", tokens)):
+        print(f"{name} steps per utterance: mean {X['text_lengths'].mean():.1f}, padded to "
+              f"{X['text'].shape[1]}")
     print(f"| MELD train: {len(train)} utterances | s / epoch | vs GloVe | parameters |")
     print("|---|---|---|---|")
     base = None
