@@ -216,7 +216,8 @@ class TextEncoder(TransformerMixin, BaseEstimator):
         model = self._get_model()
         distinct, index = np.unique(np.asarray(texts, dtype=object).astype(str),
                                     return_inverse=True)
-        show = (self.verbose is True or self.verbose == "auto" and sys.stderr.isatty()
+        terminal = getattr(sys.stderr, "isatty", lambda: False)()
+        show = (self.verbose is True or self.verbose == "auto" and terminal
                 and len(distinct) >= _PROGRESS_FROM)
         import torch
 
