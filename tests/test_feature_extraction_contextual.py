@@ -149,6 +149,15 @@ def test_bad_parameters(params, match):
         TextEncoder(**params).fit(["x"])
 
 
+def test_cuda_without_a_gpu_is_refused():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(ValueError, match="device='cuda' but no CUDA device is available"):
+        TextEncoder(device="cuda").fit(["x"])
+
+
 def test_wrong_model_path(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"neither 'all-MiniLM-L6-v2' nor an existing"):
         TextEncoder(model=str(tmp_path / "nope")).fit(["x"])

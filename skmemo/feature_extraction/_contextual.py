@@ -202,8 +202,13 @@ class TextEncoder(TransformerMixin, BaseEstimator):
                 f"goes (e.g. 'I feel {{}}.'), got {prompt!r}")
 
     def _resolved_device(self):
+        import torch
+
         from .._base import resolve_device
 
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device='cuda' but no CUDA device is available here; use "
+                             "device='auto' (CUDA when available, else CPU) or 'cpu'")
         return resolve_device(self.device)
 
     def _get_model(self):
