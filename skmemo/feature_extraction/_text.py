@@ -312,9 +312,6 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
                              ("padding", _SIDES)))
         check_positive_int("max_len", self.max_len)
 
-    def _texts(self, X):
-        return as_texts(X)
-
     def _get_lookup(self):
         lookup = self.__dict__.get("_lookup")
         if lookup is None or lookup.source is not self.word_vectors:
@@ -335,7 +332,7 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         self
         """
         self._check_params()
-        texts = self._texts(X)
+        texts = as_texts(X)
         lookup = self._get_lookup()
         probe = {t for text in texts[:200] for t in self.tokenize(text)}
         self.n_features_out_ = lookup.dim(probe)
@@ -368,7 +365,7 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         self._check_params()
-        texts = self._texts(X)
+        texts = as_texts(X)
         lookup = self._get_lookup()
         tokenised = [self.tokenize(t) for t in texts]
         lookup.ensure({t for tokens in tokenised for t in tokens}
