@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import torch
 from sklearn.utils._param_validation import (
+    HasMethods,
     InvalidParameterError,
     Options,
     StrOptions,
@@ -78,7 +79,8 @@ DESCRIPTIONS = {
     "fusion": options_text(("weighted", "cross_attention")),
     "precision": f"one of {list(_PRECISIONS)}",
     "verbose": "an int >= 0 or a bool",
-    "word_vectors": "None, a path to a GloVe/word2vec text file or a mapping word -> vector",
+    "word_vectors": ("None, a path to a GloVe/word2vec text file, a mapping word -> vector "
+                     "or an encoder with embed_emotions (a TextEncoder)"),
 }
 
 
@@ -135,5 +137,6 @@ SKORCH_CONSTRAINTS = {
     "torch_load_kwargs": [dict, None],
 }
 
-#: ``word_vectors`` sources
-WORD_VECTORS = [None, str, os.PathLike, Mapping]
+#: ``word_vectors`` sources (see :mod:`skmemo.vectors`)
+WORD_VECTORS = [None, str, os.PathLike, HasMethods(["__getitem__", "__contains__"]),
+                HasMethods(["embed_emotions"])]

@@ -35,6 +35,7 @@ from skmemo.feature_extraction import (
     AudioFeaturizer,
     FaceFeatureReader,
     MultimodalColumns,
+    TextEncoder,
     WordVectorizer,
 )
 from skmemo.preprocessing import ModalityScaler, ModalityTransformer
@@ -121,6 +122,7 @@ FEATURE_EXTRACTORS = {
     "audio_featurizer": AudioFeaturizer(),
     "face_reader": FaceFeatureReader(),
     "columns": MultimodalColumns(text=WordVectorizer()),
+    "text_encoder": TextEncoder(),  # data-free checks: no model is loaded
 }
 
 

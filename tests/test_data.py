@@ -481,3 +481,17 @@ def test_uppercase_emotion_words_use_lowercase_vectors(d):
     np.testing.assert_array_equal(clf.emotion_vectors_, emotion_vectors(EMOTIONS))
     clf.add_emotions(["Calm"])
     np.testing.assert_array_equal(clf.emotion_vectors_[-1], emotion_vectors(["calm"])[0])
+
+
+@pytest.mark.parametrize("y", [[["happy"], ["sad", "anger"], []],
+                               (("happy",), ["sad", "anger"])])
+def test_check_y_ragged_emotion_names_get_the_binarizer_hint(y):
+    with pytest.raises(TypeError, match=r"lists of emotion names \(e.g. \['happy'\]\)"
+                                        r".*MultiLabelBinarizer"):
+        check_y(y)
+
+
+def test_check_y_ragged_numbers_say_rows_of_equal_length():
+    with pytest.raises(TypeError, match="rows of equal length") as info:
+        check_y([[0, 1], [1]])
+    assert "MultiLabelBinarizer" not in str(info.value)
