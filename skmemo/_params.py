@@ -79,6 +79,13 @@ DESCRIPTIONS = {
     "fusion": options_text(("weighted", "cross_attention")),
     "precision": f"one of {list(_PRECISIONS)}",
     "verbose": "an int >= 0 or a bool",
+    "threshold": "a float in [0, 1], one value per emotion or a mapping emotion -> value",
+    "module": "a torch.nn.Module class or instance, or None",
+    "criterion": "a torch.nn.Module class or instance",
+    "callbacks": "a list of callbacks or of (name, callback) pairs, None or 'disable'",
+    "dataset": "a Dataset class or instance, or a callable",
+    "device": "a device ('auto', 'cpu', 'cuda', ...), a torch.device or None",
+    "pretrain_X": "a mapping modality -> array (as X) or None",
     "word_vectors": ("None, a path to a GloVe/word2vec text file, a mapping word -> vector "
                      "or an encoder with embed_emotions (a TextEncoder)"),
 }
