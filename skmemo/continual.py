@@ -66,8 +66,8 @@ class GEMProjection:
     """One GEM / A-GEM training call: its constraints, options and statistics.
 
     :meth:`ContinualMixin.partial_fit_gem` builds one for the call and holds
-    it as the estimator's ``gem_`` while the call trains (``gem_`` is None
-    otherwise); the estimator's ``train_step`` reads it. After the batch's
+    it as the estimator's ``gem_`` while the call trains (the attribute is
+    absent otherwise); the hooks of :class:`GEMStepMixin` read it. After the batch's
     backward pass (the gradient is in ``.grad``, before gradient clipping),
     :meth:`project_gradient` computes the gradient of each protected task's
     memory loss and replaces the batch gradient by :func:`project_gem` (or
