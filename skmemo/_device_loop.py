@@ -32,11 +32,12 @@ class DeviceLossMixin:
 
     A mixin for a skorch ``NeuralNet`` (placed before it in the bases, as
     skorch's own mixins are). Each batch records ``<prefix>_loss`` and
-    ``<prefix>_batch_size`` as skorch does, in the same order; the loss is
-    first recorded as the detached 0-dim loss tensor, on the device it was
+    ``<prefix>_batch_size`` as skorch does, in the same order; a scalar
+    (0-dim) loss tensor is first recorded detached, on the device it was
     computed on, and when the loop ends all of the loop's losses are read with
     one copy and replace those tensors by Python floats, the values
-    ``loss.item()`` gives. Everything after the loop (``on_epoch_end``:
+    ``loss.item()`` gives (a loss of another shape or type is read with
+    ``.item()`` at once, as skorch does). Everything after the loop (``on_epoch_end``:
     ``PassthroughScoring``'s ``train_loss`` / ``valid_loss``, early stopping,
     the printed log, LR schedulers, checkpoints) sees the history skorch
     records, float for float.
@@ -67,9 +68,9 @@ class DeviceLossMixin:
                 self.notify("on_batch_begin", batch=batch, training=training)
                 step = step_fn(batch, **fit_params)
                 loss = step["loss"]
-                if isinstance(loss, torch.Tensor) and loss.numel() == 1:
-                    loss = loss.detach().reshape(())
-                    rows.append(self.history[-1, "batches", -1])
+                if isinstance(loss, torch.Tensor) and loss.dim() == 0:
+                    loss = loss.detach()
+                    rows.append(self.history[-1]["batches"][-1])
                     losses.append(loss)
                 else:  # what skorch records, or skorch's error for it
                     loss = loss.item()

@@ -74,8 +74,9 @@ def _data(n=90, device="cpu"):
 def _fit(cls, callbacks=(), max_epochs=3, device="cpu", **params):
     torch.manual_seed(0)
     X, y = _data(device=device)
-    net = cls(_Module, criterion=torch.nn.BCEWithLogitsLoss, optimizer=torch.optim.SGD,
-              lr=0.5, batch_size=16, max_epochs=max_epochs, device=device,
+    params.setdefault("criterion", torch.nn.BCEWithLogitsLoss)
+    net = cls(_Module, optimizer=torch.optim.SGD, lr=0.5, batch_size=16,
+              max_epochs=max_epochs, device=device,
               train_split=ValidSplit(3), callbacks=list(callbacks), verbose=0, **params)
     return net.fit(X, y)
 
@@ -224,3 +225,14 @@ def test_estimator_syncs_one_less_per_batch_on_cuda(data):
     print(f"host syncs per batch: skorch loop {plain / n_batches:.2f}, "
           f"device losses {ours / n_batches:.2f}")
     assert plain - ours == n_batches
+
+
+def test_losses_of_other_shapes_are_read_as_skorch_does():
+    class OneElementLoss(torch.nn.BCEWithLogitsLoss):
+        def forward(self, y_pred, y_true):
+            return super().forward(y_pred, y_true).reshape(1)
+
+    plain, ours = (_fit(cls, criterion=OneElementLoss, max_epochs=2)
+                   for cls in (NeuralNet, _Net))
+    assert _without_dur(ours.history) == _without_dur(plain.history)
+    assert type(ours.history[-1, "batches", 0, "train_loss"]) is float
