@@ -15,11 +15,12 @@ saves in bookkeeping, where it weighs most: small batches.
    ``aten::_local_scalar_dense`` (the calls that synchronise on a GPU) and
    of ``aten::stack`` in one fit of one epoch, for both loops of section 2.
 
-Both variants run interleaved in one process, ``--repeats`` times; each fit
-trains ``--epochs`` epochs and its figure is the best per-batch time of the
-epochs after the first (skorch's ``dur`` / ``train_batch_count``). The ratio
-is taken within each repeat; the spread (min-max over repeats) shows the
-noise of a shared machine.
+Both variants run interleaved in one process (their order alternating),
+``--repeats`` times; each fit trains ``--epochs`` epochs and its figures are
+the best per-batch times of the epochs after the first: wall clock (skorch's
+``dur`` / ``train_batch_count``) and the process's CPU time (less disturbed
+by other jobs on a shared machine). The ratio is taken within each repeat;
+the spread (min-max over repeats) shows the noise.
 
     OMP_NUM_THREADS=1 python benchmarks/device_loop.py
     python benchmarks/device_loop.py --quick
@@ -36,6 +37,7 @@ import torch
 from _common import make_parser, markdown_table
 from gpu_epoch import EMOTIONS, make_corpus
 from skorch import NeuralNet
+from skorch.callbacks import Callback
 from torch.profiler import ProfilerActivity, profile
 
 from skmemo import MultimodalData, MultimodalEmotionClassifier
@@ -52,15 +54,28 @@ class SkorchLoopClassifier(MultimodalEmotionClassifier):
     run_single_epoch = NeuralNet.run_single_epoch
 
 
+class CpuTime(Callback):
+    """Records the process's CPU seconds of each epoch as ``cpu_dur``."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.start_ = time.process_time()
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("cpu_dur", time.process_time() - self.start_)
+
+
 def _sync(device):
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
 
 
 def _per_batch(net):
-    """Best seconds per training batch over the epochs after the first."""
-    durs = [row["dur"] / row["train_batch_count"] for row in net.history]
-    return min(durs[1:] or durs)
+    """Best (wall, CPU) seconds per training batch over the epochs after the first."""
+    out = []
+    for key in ("dur", "cpu_dur"):
+        durs = [row[key] / row["train_batch_count"] for row in net.history]
+        out.append(min(durs[1:] or durs))
+    return tuple(out)
 
 
 def mlp_fit(cls, n, batch_size, epochs, device):
@@ -72,7 +87,7 @@ def mlp_fit(cls, n, batch_size, epochs, device):
                                  torch.nn.Linear(8, 1))
     net = cls(module, criterion=torch.nn.BCEWithLogitsLoss, optimizer=torch.optim.SGD,
               lr=0.1, batch_size=batch_size, max_epochs=epochs, train_split=None,
-              device=device, verbose=0)
+              device=device, verbose=0, callbacks=[("cpu", CpuTime())])
     net.fit(X, y)
     _sync(device)
     return net
@@ -82,7 +97,7 @@ def estimator(cls, batch_size, epochs, device):
     vectors = {e: np.random.RandomState(k).randn(300) for k, e in enumerate(EMOTIONS)}
     return cls(EMOTIONS, word_vectors=vectors, hidden_sizes={"audio": 16, "visual": 16},
                batch_size=batch_size, max_epochs=epochs, validation_fraction=0,
-               device=device, random_state=0)
+               device=device, random_state=0, callbacks=[("cpu", CpuTime())])
 
 
 def profile_counts(cls, X, Y, batch_size, device):
@@ -104,7 +119,7 @@ def main(argv=None):
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[4, 16, 64])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--est-n", type=int, default=1024, help="estimator samples")
+    parser.add_argument("--est-n", type=int, default=512, help="estimator samples")
     parser.add_argument("--est-batch-size", type=int, default=16)
     parser.add_argument("--est-seq-len", type=int, default=12, help="estimator steps")
     parser.add_argument("--device", default="cpu")
@@ -115,49 +130,52 @@ def main(argv=None):
     name = (torch.cuda.get_device_name(0) if args.device.startswith("cuda")
             else f"CPU ({platform.machine()}), {torch.get_num_threads()} torch thread(s)")
     print(f"{name}, torch {torch.__version__}; {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
-    results = {"device": name, "mlp": {}, "estimator": None, "profile": {}}
+    results = {"device": name, "profile": {}}
 
     rows = []
+
+    def compare(label, fit_pair, key):
+        """Interleaved repeats of (skorch loop, mixin) fits; one table row each figure."""
+        figures = {"skorch": [], "mixin": []}
+        for repeat in range(args.repeats):
+            order = ("skorch", "mixin") if repeat % 2 == 0 else ("mixin", "skorch")
+            for variant in order:
+                figures[variant].append(_per_batch(fit_pair(variant)))
+        results[key] = figures
+        for k, clock in enumerate(("wall", "CPU")):
+            plain = np.array([f[k] for f in figures["skorch"]]) * 1e6
+            ours = np.array([f[k] for f in figures["mixin"]]) * 1e6
+            ratios = plain / ours
+            rows.append([label, clock, f"{np.median(plain):.1f}", f"{np.median(ours):.1f}",
+                         f"{np.median(ratios):.3f} ({ratios.min():.3f}-{ratios.max():.3f})"])
+            print(rows[-1], flush=True)
+
     for batch_size in args.batch_sizes:
-        skorch_us, mixin_us, ratios = [], [], []
-        for _ in range(args.repeats):
-            plain = _per_batch(mlp_fit(NeuralNet, args.n, batch_size, args.epochs,
-                                       args.device))
-            ours = _per_batch(mlp_fit(MixinNet, args.n, batch_size, args.epochs,
-                                      args.device))
-            skorch_us.append(plain * 1e6)
-            mixin_us.append(ours * 1e6)
-            ratios.append(plain / ours)
-        results["mlp"][batch_size] = {"skorch_us": skorch_us, "mixin_us": mixin_us}
-        rows.append([f"MLP, batch {batch_size}", f"{np.median(skorch_us):.1f}",
-                     f"{np.median(mixin_us):.1f}",
-                     f"{np.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})"])
-        print(rows[-1], flush=True)
+        compare(f"MLP, {args.n} samples, batch {batch_size}",
+                lambda v, b=batch_size: mlp_fit(NeuralNet if v == "skorch" else MixinNet,
+                                                args.n, b, args.epochs, args.device),
+                f"mlp_batch_{batch_size}")
 
     X, Y, _ = make_corpus(args.est_n, args.est_seq_len)
     X = MultimodalData(**X)
-    skorch_us, mixin_us, ratios = [], [], []
-    for _ in range(args.repeats):
-        fits = []
-        for cls in (SkorchLoopClassifier, MultimodalEmotionClassifier):
-            clf = estimator(cls, args.est_batch_size, args.epochs, args.device).fit(X, Y)
-            _sync(args.device)
-            fits.append(clf)
-        plain, ours = _per_batch(fits[0]), _per_batch(fits[1])
-        assert fits[0].history[:, "train_loss"] == fits[1].history[:, "train_loss"]
-        skorch_us.append(plain * 1e6)
-        mixin_us.append(ours * 1e6)
-        ratios.append(plain / ours)
-    results["estimator"] = {"skorch_us": skorch_us, "mixin_us": mixin_us}
-    rows.append([f"estimator, {args.est_n} x {args.est_seq_len} steps, "
-                 f"batch {args.est_batch_size}",
-                 f"{np.median(skorch_us):.1f}", f"{np.median(mixin_us):.1f}",
-                 f"{np.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})"])
-    print(rows[-1], flush=True)
+    losses = {}
+
+    def fit_estimator(variant):
+        cls = SkorchLoopClassifier if variant == "skorch" else MultimodalEmotionClassifier
+        clf = estimator(cls, args.est_batch_size, args.epochs, args.device).fit(X, Y)
+        _sync(args.device)
+        losses.setdefault(variant, clf.history[:, "train_loss"])
+        return clf
+
+    compare(f"estimator, {args.est_n} x {args.est_seq_len} steps, batch "
+            f"{args.est_batch_size}", fit_estimator, "estimator")
+    if losses["skorch"] != losses["mixin"]:
+        raise AssertionError(f"train_loss differs: {losses}")
 
     print("\n" + markdown_table(
-        ["workload", "skorch loop, us/batch (median)", "DeviceLossMixin, us/batch (median)",
-         "ratio skorch / mixin: median (min-max)"], rows))
+        ["workload", "clock", "skorch loop, us/batch (median)",
+         "DeviceLossMixin, us/batch (median)", "ratio skorch / mixin: median (min-max)"],
+        rows))
 
     prof_rows = []
     for label, cls in (("skorch loop", SkorchLoopClassifier),
