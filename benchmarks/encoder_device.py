@@ -12,7 +12,8 @@ A GPU machine may have no network and no room to carry the model package
 (its weights are 87 MB): ``--pack FOLDER`` writes a copy of the model folder
 with its weights in float16 (44 MB), and ``--model FOLDER`` reads such a copy,
 back in float32 (weights rounded to float16: the same computation, so the same
-speed; embeddings within about 1e-3 of the original's).
+speed; pooled embeddings differed from the original's by at most 2.4e-4
+on 50 generated sentences).
 
     python benchmarks/encoder_device.py --pack benchmarks/out/device/minilm
     python benchmarks/encoder_device.py --model benchmarks/out/device/minilm --device cuda
