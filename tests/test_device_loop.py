@@ -236,3 +236,18 @@ def test_losses_of_other_shapes_are_read_as_skorch_does():
                    for cls in (NeuralNet, _Net))
     assert _without_dur(ours.history) == _without_dur(plain.history)
     assert type(ours.history[-1, "batches", 0, "train_loss"]) is float
+
+
+def test_progress_bar_shows_the_number():
+    from skorch.history import History
+
+    from skmemo._callbacks import _ProgressBar
+
+    class Net:
+        history = History()
+
+    Net.history.new_epoch()
+    Net.history.new_batch()
+    Net.history.record_batch("train_loss", torch.tensor(0.25))
+    assert _ProgressBar()._get_postfix_dict(Net) == {"train_loss": 0.25}
+    assert type(_ProgressBar()._get_postfix_dict(Net)["train_loss"]) is float
