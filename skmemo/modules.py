@@ -24,7 +24,23 @@ The model, read top to bottom:
 
 Because ``E_t`` are word vectors and ``f_ta``, ``f_tv`` are functions of them, a
 new emotion is added by appending its word vector (zero-shot).
+
+Text scoring for sentence encoders (``text_scoring="calibrated_cosine"``,
+:func:`calibrated_cosine`): when the text features come from a sentence encoder
+whose space also holds the emotion names, the text score keeps the encoder's
+geometry. With ``u`` (B, d) the mean of the input text steps (the pooled
+sentence embedding), ``r_t`` (B, d) the recurrent text vector and ``C`` (K, d)
+per-emotion corrections initialised at zero::
+
+    s_t = tau * (cos(u, E_t) - mean_k cos(u, E_t[k])) + r_t C^T      (B, K)
+
+At initialisation the text score *is* the training-free calibrated cosine of
+the encoder (times the learned scale ``tau``); training learns each fitted
+emotion's correction, and an emotion added later starts from its calibrated
+cosine (its correction row is zero until it is trained).
 """
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +56,12 @@ __all__ = [
     "lengths_from_padding",
     "SequenceEncoder",
     "EmotionEmbeddingModel",
+    "TEXT_SCORINGS",
+    "calibrated_cosine",
+    "mean_over_steps",
 ]
+
+TEXT_SCORINGS = ("dot", "calibrated_cosine")
 
 MODALITIES = ("text", "audio", "visual")
 _RNNS = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -145,6 +166,41 @@ def _cpu_half(x):
     """float16 on the CPU, which torch's fused CPU recurrent kernels reject."""
     return x.dtype == torch.float16 or (
         torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.float16)
+
+
+def mean_over_steps(x, lengths, padding="pre"):
+    """Mean of each sample's real steps: (B, T, D) -> (B, D).
+
+    Parameters
+    ----------
+    x : Tensor of shape (B, T, D)
+    lengths : LongTensor of shape (B,)
+        Real steps per sample; 0 gives a zero row.
+    padding : {"pre", "post"}, default="pre"
+        "pre": the real steps are the last ``lengths[i]``; "post": the first.
+    """
+    T = x.shape[1]
+    step = torch.arange(T, device=x.device)[None, :]  # (1, T)
+    L = lengths.to(x.device)[:, None]
+    real = step >= T - L if padding == "pre" else step < L  # (B, T)
+    total = (x * real[..., None].to(x.dtype)).sum(dim=1)
+    return total / L.clamp(min=1).to(x.dtype)
+
+
+def calibrated_cosine(u, E):
+    """Cosine of every sample with every emotion, minus the sample's mean: (B, K).
+
+    ``cos(u_i, E_k) - mean_j cos(u_i, E_j)``: an utterance that is close to
+    every emotion name (a property of the utterance, not of one emotion) gets
+    no credit for it.
+
+    Parameters
+    ----------
+    u : Tensor of shape (B, d)
+    E : Tensor of shape (K, d)
+    """
+    cos = F.normalize(u, dim=1) @ F.normalize(E, dim=1).T  # (B, K)
+    return cos - cos.mean(dim=1, keepdim=True)
 
 
 class SequenceEncoder(nn.Module):
@@ -260,6 +316,13 @@ class EmotionEmbeddingModel(nn.Module):
         probability (one float for all, or ``{modality: probability}``), as
         if it were absent; a sample never loses all its modalities. See
         :func:`check_modality_dropout`.
+    text_scoring : {"dot", "calibrated_cosine"}, default="dot"
+        "dot": the paper's ``r_t E_t^T``. "calibrated_cosine": the encoder's
+        calibrated cosine of the mean text input with the emotion embeddings,
+        scaled by a learned ``tau``, plus per-emotion corrections ``r_t C^T``
+        initialised at zero (see the module docstring).
+    temperature : float, default=0.1
+        With "calibrated_cosine": the initial ``1 / tau`` (``tau`` is learned).
 
     Notes
     -----
@@ -276,7 +339,8 @@ class EmotionEmbeddingModel(nn.Module):
     def __init__(self, emotion_vectors, input_dims, hidden_sizes=None, num_layers=2,
                  rnn="lstm", dropout=0.15, bidirectional=True, padding="pre",
                  fusion="weighted", attention_dim=64, attention_layers=2,
-                 attention_heads=4, modality_dropout=None):
+                 attention_heads=4, modality_dropout=None, text_scoring="dot",
+                 temperature=0.1):
         super().__init__()
         emotion_vectors = torch.as_tensor(emotion_vectors, dtype=torch.float32)
         if emotion_vectors.ndim != 2:
@@ -292,6 +356,11 @@ class EmotionEmbeddingModel(nn.Module):
         if fusion not in ("weighted", "cross_attention"):
             raise ValueError(
                 f"fusion must be 'weighted' or 'cross_attention', got {fusion!r}")
+        if text_scoring not in TEXT_SCORINGS:
+            raise ValueError(
+                f"text_scoring must be one of {list(TEXT_SCORINGS)}, got {text_scoring!r}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
         self.modalities = tuple(m for m in MODALITIES if m in input_dims)
         self.padding = padding
         self.modality_dropout = check_modality_dropout(modality_dropout, self.modalities)
@@ -324,6 +393,18 @@ class EmotionEmbeddingModel(nn.Module):
                 raise ValueError("fusion='cross_attention' needs at least two modalities")
             self.cross_modal = CrossModalEncoder(
                 self.hidden_sizes, attention_dim, attention_layers, attention_heads)
+        self.text_scoring = text_scoring
+        if text_scoring == "calibrated_cosine" and "text" in self.modalities:
+            if input_dims["text"] != d:
+                raise ValueError(
+                    "text_scoring='calibrated_cosine' compares the text input with the "
+                    f"emotion embeddings: the text features ({input_dims['text']}) and "
+                    f"the emotion vectors ({d}) must have the same size; embed both "
+                    "with the same encoder")
+            # log tau; C (K, d): one correction per emotion, zero at the start
+            self.log_text_scale = nn.Parameter(torch.tensor(-math.log(temperature)))
+            self.emotion_corrections = nn.Parameter(
+                torch.zeros(emotion_vectors.shape[0], d))
         # set by the estimator when an auxiliary loss needs the representation
         self.keep_representation = False
         self.last_representation = None
@@ -337,6 +418,12 @@ class EmotionEmbeddingModel(nn.Module):
         vectors = torch.as_tensor(vectors, dtype=self.emotion_embeddings.dtype,
                                   device=self.emotion_embeddings.device)
         self.emotion_embeddings = torch.cat([self.emotion_embeddings, vectors], dim=0)
+        C = getattr(self, "emotion_corrections", None)
+        if C is not None:
+            # the same Parameter object, grown: an optimizer keeps its reference
+            # (its state for it no longer fits and is dropped by the estimator)
+            with torch.no_grad():
+                C.data = torch.cat([C.data, C.data.new_zeros(len(vectors), C.shape[1])])
 
     def modality_embeddings(self):
         """Emotion embeddings in every modality's space: {m: (K, H_m)}."""
@@ -413,10 +500,22 @@ class EmotionEmbeddingModel(nn.Module):
             reps[m], present[m] = r, here
         return (reps, present) if return_present else reps
 
-    def scores(self, reps):
-        """Per-modality logits s_m = E_m r_m: {m: (B, K)}."""
+    def scores(self, reps, pooled_text=None):
+        """Per-modality logits s_m = E_m r_m: {m: (B, K)}.
+
+        With ``text_scoring="calibrated_cosine"`` the text logits are
+        ``tau * calibrated_cosine(pooled_text, E_t) + r_t C^T`` instead;
+        ``pooled_text`` (B, d) is the mean of the text input's real steps.
+        """
         E = self.modality_embeddings()
-        return {m: r @ E[m].T for m, r in reps.items()}
+        out = {m: r @ E[m].T for m, r in reps.items()}
+        if "text" in reps and getattr(self, "emotion_corrections", None) is not None:
+            if pooled_text is None:
+                raise ValueError("calibrated_cosine text scoring needs pooled_text")
+            prior = calibrated_cosine(pooled_text, self.emotion_embeddings)  # (B, K)
+            out["text"] = (self.log_text_scale.exp() * prior
+                           + reps["text"] @ self.emotion_corrections.T)
+        return out
 
     def fuse(self, scores, present=None):
         """Weighted sum of the present modalities' scores: (B, K).
@@ -478,9 +577,13 @@ class EmotionEmbeddingModel(nn.Module):
         reps, present = self.encode(inputs, lengths, return_present=True)
         if not reps:
             raise ValueError("no sample of the batch has a present modality")
+        pooled = None
+        if "text" in reps and getattr(self, "emotion_corrections", None) is not None:
+            L = self._lengths({"text": text}, lengths)["text"]
+            pooled = mean_over_steps(text, L, self.padding)  # (B, d)
         if self.keep_representation and self.training:
             # (B, sum H_m): the joint representation an auxiliary loss reads;
             # absent modalities contribute zeros
             self.last_representation = torch.cat(
                 [F.normalize(reps[m], dim=1) for m in self.modalities if m in reps], dim=1)
-        return self.fuse(self.scores(reps), present)  # (B, K)
+        return self.fuse(self.scores(reps, pooled), present)  # (B, K)
