@@ -98,7 +98,12 @@ class ZeroShotMixin:
         A per-emotion parameter (``text_scoring="calibrated_cosine"``) gets a
         row per new emotion; its old moments no longer fit its shape.
         """
-        optimizer = self.__dict__.get("optimizer_")
+        if getattr(self.network_, "emotion_corrections", None) is None:
+            return
+        if "optimizer_state_pending_" in self.__dict__:
+            optimizer = self.optimizer_  # a loaded model: build it with its state
+        else:
+            optimizer = self.__dict__.get("optimizer_")
         if optimizer is None:
             return
         for p in [p for p in optimizer.state if isinstance(p, torch.Tensor)]:

@@ -56,7 +56,6 @@ __all__ = [
     "lengths_from_padding",
     "SequenceEncoder",
     "EmotionEmbeddingModel",
-    "TEXT_SCORINGS",
     "calibrated_cosine",
     "mean_over_steps",
 ]

@@ -128,3 +128,67 @@ def test_gru_and_errors():
         _model(rnn="transformer")
     with pytest.raises(ValueError, match="input_dims"):
         EmotionEmbeddingModel(np.zeros((2, 3)), {"smell": 2})
+
+
+# ----------------------------------------------------------------------
+# text_scoring="calibrated_cosine"
+# ----------------------------------------------------------------------
+def test_mean_over_steps_reads_only_real_steps():
+    from skmemo.modules import mean_over_steps
+
+    x = torch.tensor([[[9.0], [1.0], [3.0]], [[2.0], [4.0], [9.0]]])
+    L = torch.tensor([2, 0])
+    np.testing.assert_allclose(mean_over_steps(x, L, "pre"), [[2.0], [0.0]])
+    np.testing.assert_allclose(mean_over_steps(x, torch.tensor([1, 2]), "post"),
+                               [[9.0], [3.0]])
+
+
+def test_calibrated_cosine_values():
+    from skmemo.modules import calibrated_cosine
+
+    u = torch.tensor([[1.0, 0.0], [3.0, 4.0]])
+    E = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    # cosines: [[1, 0], [0.6, 0.8]]; minus the row means 0.5 and 0.7
+    np.testing.assert_allclose(calibrated_cosine(u, E), [[0.5, -0.5], [-0.1, 0.1]],
+                               atol=1e-6)
+
+
+def test_untrained_calibrated_cosine_model_is_the_training_free_score():
+    from skmemo.modules import calibrated_cosine
+
+    torch.manual_seed(0)
+    E = torch.randn(4, 6)
+    m = EmotionEmbeddingModel(E, {"text": 6}, text_scoring="calibrated_cosine",
+                              temperature=0.25).eval()
+    x = torch.randn(5, 3, 6)
+    x[0, :1] = 0  # one pre-padded sample of length 2
+    L = torch.tensor([2, 3, 3, 3, 3])
+    with torch.no_grad():
+        s = m(text=x, text_lengths=L)
+        pooled = torch.stack([x[0, 1:].mean(0)] + [x[i].mean(0) for i in range(1, 5)])
+        np.testing.assert_allclose(s, 4.0 * calibrated_cosine(pooled, E), atol=1e-5)
+        # a new emotion starts from its own calibrated cosine
+        m.add_emotions(torch.randn(1, 6))
+        assert m.emotion_corrections.shape == (5, 6)
+        s = m(text=x, text_lengths=L)
+        np.testing.assert_allclose(
+            s, 4.0 * calibrated_cosine(pooled, m.emotion_embeddings), atol=1e-5)
+
+
+def test_calibrated_cosine_corrections_learn_and_errors():
+    torch.manual_seed(0)
+    m = EmotionEmbeddingModel(torch.randn(3, 4), {"text": 4},
+                              text_scoring="calibrated_cosine")
+    x = torch.randn(8, 2, 4)
+    loss = m(text=x).logsumexp(1).mean()
+    loss.backward()
+    assert m.emotion_corrections.grad.abs().sum() > 0
+    assert m.log_text_scale.grad is not None
+    with pytest.raises(ValueError, match="same size"):
+        EmotionEmbeddingModel(np.zeros((2, 3)), {"text": 5},
+                              text_scoring="calibrated_cosine")
+    with pytest.raises(ValueError, match="text_scoring must be"):
+        EmotionEmbeddingModel(np.zeros((2, 3)), {"text": 3}, text_scoring="cos")
+    with pytest.raises(ValueError, match="temperature"):
+        EmotionEmbeddingModel(np.zeros((2, 3)), {"text": 3},
+                              text_scoring="calibrated_cosine", temperature=0)
