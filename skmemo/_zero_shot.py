@@ -95,10 +95,10 @@ class ZeroShotMixin:
     def _drop_stale_optimizer_state(self):
         """Forget optimizer moments of parameters that ``add_emotions`` grew.
 
-        A per-emotion parameter (``text_scoring="calibrated_cosine"``) gets a
-        row per new emotion; its old moments no longer fit its shape.
+        A per-emotion parameter (the gates of ``text_scoring="calibrated_cosine"``)
+        gets an entry per new emotion; its old moments no longer fit its shape.
         """
-        if getattr(self.network_, "emotion_corrections", None) is None:
+        if getattr(self.network_, "emotion_gates", None) is None:
             return
         if "optimizer_state_pending_" in self.__dict__:
             optimizer = self.optimizer_  # a loaded model: build it with its state

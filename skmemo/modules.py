@@ -26,18 +26,21 @@ Because ``E_t`` are word vectors and ``f_ta``, ``f_tv`` are functions of them, a
 new emotion is added by appending its word vector (zero-shot).
 
 Text scoring for sentence encoders (``text_scoring="calibrated_cosine"``,
-:func:`calibrated_cosine`): when the text features come from a sentence encoder
-whose space also holds the emotion names, the text score keeps the encoder's
-geometry. With ``u`` (B, d) the mean of the input text steps (the pooled
-sentence embedding), ``r_t`` (B, d) the recurrent text vector and ``C`` (K, d)
-per-emotion corrections initialised at zero::
+:func:`gated_calibrated_cosine`): when the text features come from a sentence
+encoder whose space also holds the emotion names, the text score keeps the
+encoder's geometry. With ``u`` (B, d) the mean of the input text steps (the
+pooled sentence embedding), ``delta = W r_t`` (B, d) a learned correction of it
+(``W`` initialised at zero) and ``a`` (K,) one gate per emotion (1 for the
+fitted emotions, 0 for emotions added later)::
 
-    s_t = tau * (cos(u, E_t) - mean_k cos(u, E_t[k])) + r_t C^T      (B, K)
+    c_k = cos(u + a_k delta, E_t[k])
+    s_t = tau * (c - mean_k c_k)                                      (B, K)
 
-At initialisation the text score *is* the training-free calibrated cosine of
-the encoder (times the learned scale ``tau``); training learns each fitted
-emotion's correction, and an emotion added later starts from its calibrated
-cosine (its correction row is zero until it is trained).
+At initialisation the text score *is* the encoder's training-free calibrated
+cosine (times the learned scale ``tau``). Training moves the representation
+the fitted emotions read; an emotion added later reads the encoder's own
+embedding (its gate is 0) until a few-shot update trains its gate, while the
+calibration compares it with the trained scores of the others.
 """
 
 import math
@@ -57,6 +60,7 @@ __all__ = [
     "SequenceEncoder",
     "EmotionEmbeddingModel",
     "calibrated_cosine",
+    "gated_calibrated_cosine",
     "mean_over_steps",
 ]
 
@@ -202,6 +206,29 @@ def calibrated_cosine(u, E):
     return cos - cos.mean(dim=1, keepdim=True)
 
 
+def gated_calibrated_cosine(u, delta, gates, E):
+    """Calibrated cosine of ``u + gates[k] * delta`` with each emotion k: (B, K).
+
+    ``c_k = cos(u + a_k delta, E_k)``, then ``c - mean_k c_k`` per sample;
+    with ``delta = 0`` (or all gates 0) it is :func:`calibrated_cosine` of
+    ``u``.
+
+    Parameters
+    ----------
+    u : Tensor of shape (B, d)
+    delta : Tensor of shape (B, d)
+    gates : Tensor of shape (K,)
+    E : Tensor of shape (K, d)
+    """
+    E = F.normalize(E, dim=1)
+    a = gates[None, :]  # (1, K)
+    dot = u @ E.T + a * (delta @ E.T)  # (B, K): (u + a_k delta) . E_k
+    sq = ((u * u).sum(1, keepdim=True) + 2 * a * (u * delta).sum(1, keepdim=True)
+          + a * a * (delta * delta).sum(1, keepdim=True))  # ||u + a_k delta||^2
+    cos = dot / sq.clamp(min=1e-24).sqrt().clamp(min=1e-12)
+    return cos - cos.mean(dim=1, keepdim=True)
+
+
 class SequenceEncoder(nn.Module):
     """Bidirectional recurrent encoder whose directions are summed.
 
@@ -317,9 +344,10 @@ class EmotionEmbeddingModel(nn.Module):
         :func:`check_modality_dropout`.
     text_scoring : {"dot", "calibrated_cosine"}, default="dot"
         "dot": the paper's ``r_t E_t^T``. "calibrated_cosine": the encoder's
-        calibrated cosine of the mean text input with the emotion embeddings,
-        scaled by a learned ``tau``, plus per-emotion corrections ``r_t C^T``
-        initialised at zero (see the module docstring).
+        calibrated cosine of the mean text input, corrected by ``W r_t``
+        (``W`` zero at the start) behind one gate per emotion, with the
+        emotion embeddings, scaled by a learned ``tau`` (see the module
+        docstring).
     temperature : float, default=0.1
         With "calibrated_cosine": the initial ``1 / tau`` (``tau`` is learned).
 
@@ -400,10 +428,13 @@ class EmotionEmbeddingModel(nn.Module):
                     f"emotion embeddings: the text features ({input_dims['text']}) and "
                     f"the emotion vectors ({d}) must have the same size; embed both "
                     "with the same encoder")
-            # log tau; C (K, d): one correction per emotion, zero at the start
+            # log tau; W (H_t -> d), zero: no correction at the start; gates (K,)
             self.log_text_scale = nn.Parameter(torch.tensor(-math.log(temperature)))
-            self.emotion_corrections = nn.Parameter(
-                torch.zeros(emotion_vectors.shape[0], d))
+            self.text_correction = nn.Linear(self.hidden_sizes["text"], d)
+            nn.init.zeros_(self.text_correction.weight)
+            nn.init.zeros_(self.text_correction.bias)
+            self.emotion_gates = nn.Parameter(torch.ones(emotion_vectors.shape[0]))
+            self.text_projection = None  # the correction maps r_t to d itself
         # set by the estimator when an auxiliary loss needs the representation
         self.keep_representation = False
         self.last_representation = None
@@ -417,12 +448,13 @@ class EmotionEmbeddingModel(nn.Module):
         vectors = torch.as_tensor(vectors, dtype=self.emotion_embeddings.dtype,
                                   device=self.emotion_embeddings.device)
         self.emotion_embeddings = torch.cat([self.emotion_embeddings, vectors], dim=0)
-        C = getattr(self, "emotion_corrections", None)
-        if C is not None:
-            # the same Parameter object, grown: an optimizer keeps its reference
-            # (its state for it no longer fits and is dropped by the estimator)
+        gates = getattr(self, "emotion_gates", None)
+        if gates is not None:
+            # closed gates: a new emotion reads the encoder's own embedding. The
+            # same Parameter object, grown: an optimizer keeps its reference (its
+            # state for it no longer fits and is dropped by the estimator)
             with torch.no_grad():
-                C.data = torch.cat([C.data, C.data.new_zeros(len(vectors), C.shape[1])])
+                gates.data = torch.cat([gates.data, gates.data.new_zeros(len(vectors))])
 
     def modality_embeddings(self):
         """Emotion embeddings in every modality's space: {m: (K, H_m)}."""
@@ -503,17 +535,19 @@ class EmotionEmbeddingModel(nn.Module):
         """Per-modality logits s_m = E_m r_m: {m: (B, K)}.
 
         With ``text_scoring="calibrated_cosine"`` the text logits are
-        ``tau * calibrated_cosine(pooled_text, E_t) + r_t C^T`` instead;
-        ``pooled_text`` (B, d) is the mean of the text input's real steps.
+        ``tau * gated_calibrated_cosine(pooled_text, W r_t, gates, E_t)``
+        instead; ``pooled_text`` (B, d) is the mean of the text input's real
+        steps.
         """
+        gated = "text" in reps and getattr(self, "emotion_gates", None) is not None
         E = self.modality_embeddings()
-        out = {m: r @ E[m].T for m, r in reps.items()}
-        if "text" in reps and getattr(self, "emotion_corrections", None) is not None:
+        out = {m: r @ E[m].T for m, r in reps.items() if not (gated and m == "text")}
+        if gated:
             if pooled_text is None:
                 raise ValueError("calibrated_cosine text scoring needs pooled_text")
-            prior = calibrated_cosine(pooled_text, self.emotion_embeddings)  # (B, K)
-            out["text"] = (self.log_text_scale.exp() * prior
-                           + reps["text"] @ self.emotion_corrections.T)
+            delta = self.text_correction(reps["text"])  # (B, d)
+            out["text"] = self.log_text_scale.exp() * gated_calibrated_cosine(
+                pooled_text, delta, self.emotion_gates, self.emotion_embeddings)
         return out
 
     def fuse(self, scores, present=None):
@@ -577,7 +611,7 @@ class EmotionEmbeddingModel(nn.Module):
         if not reps:
             raise ValueError("no sample of the batch has a present modality")
         pooled = None
-        if "text" in reps and getattr(self, "emotion_corrections", None) is not None:
+        if "text" in reps and getattr(self, "emotion_gates", None) is not None:
             L = self._lengths({"text": text}, lengths)["text"]
             pooled = mean_over_steps(text, L, self.padding)  # (B, d)
         if self.keep_representation and self.training:

@@ -289,12 +289,13 @@ def test_single_label_softmax_argmax_and_learning():
     assert (pred.sum(axis=1) == 1).all()
     np.testing.assert_array_equal(pred.argmax(1), proba.argmax(1))
     assert (pred.argmax(1) == Y.argmax(1)).mean() > 0.6
-    # add an emotion, then train it: the grown corrections keep training
+    # add an emotion (its gate closed), then train it: the grown gates keep training
     clf.add_emotions(["blue"])
-    before = clf.network_.emotion_corrections.detach().clone()
+    assert clf.network_.emotion_gates[-1].item() == 0
+    before = clf.network_.emotion_gates.detach().clone()
     clf.partial_fit(X, np.c_[Y, np.zeros(len(Y), int)])
-    assert clf.network_.emotion_corrections.shape == (4, 8)
-    assert not torch.equal(before, clf.network_.emotion_corrections.detach())
+    assert clf.network_.emotion_gates.shape == (4,)
+    assert not torch.equal(before, clf.network_.emotion_gates.detach())
 
 
 def test_single_label_refuses_rows_without_exactly_one_emotion():
@@ -358,4 +359,4 @@ def test_loaded_calibrated_cosine_model_adds_and_trains_an_emotion(tmp_path):
     back = skmemo.load(tmp_path / "m.skmemo")
     back.add_emotions(["blue"])
     back.partial_fit(X, np.c_[Y, np.zeros(len(Y), int)])
-    assert back.network_.emotion_corrections.shape == (4, 8)
+    assert back.network_.emotion_gates.shape == (4,)

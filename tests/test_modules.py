@@ -169,7 +169,7 @@ def test_untrained_calibrated_cosine_model_is_the_training_free_score():
         np.testing.assert_allclose(s, 4.0 * calibrated_cosine(pooled, E), atol=1e-5)
         # a new emotion starts from its own calibrated cosine
         m.add_emotions(torch.randn(1, 6))
-        assert m.emotion_corrections.shape == (5, 6)
+        np.testing.assert_array_equal(m.emotion_gates.detach(), [1, 1, 1, 1, 0])
         s = m(text=x, text_lengths=L)
         np.testing.assert_allclose(
             s, 4.0 * calibrated_cosine(pooled, m.emotion_embeddings), atol=1e-5)
@@ -180,9 +180,9 @@ def test_calibrated_cosine_corrections_learn_and_errors():
     m = EmotionEmbeddingModel(torch.randn(3, 4), {"text": 4},
                               text_scoring="calibrated_cosine")
     x = torch.randn(8, 2, 4)
-    loss = m(text=x).logsumexp(1).mean()
+    loss = (m(text=x) * torch.arange(3.0)).sum()
     loss.backward()
-    assert m.emotion_corrections.grad.abs().sum() > 0
+    assert m.text_correction.weight.grad.abs().sum() > 0  # zero weights, live gradient
     assert m.log_text_scale.grad is not None
     with pytest.raises(ValueError, match="same size"):
         EmotionEmbeddingModel(np.zeros((2, 3)), {"text": 5},
@@ -192,3 +192,17 @@ def test_calibrated_cosine_corrections_learn_and_errors():
     with pytest.raises(ValueError, match="temperature"):
         EmotionEmbeddingModel(np.zeros((2, 3)), {"text": 3},
                               text_scoring="calibrated_cosine", temperature=0)
+
+
+def test_gated_calibrated_cosine_matches_its_definition():
+    from skmemo.modules import calibrated_cosine, gated_calibrated_cosine
+
+    torch.manual_seed(0)
+    u, delta, E = torch.randn(4, 5), torch.randn(4, 5), torch.randn(3, 5)
+    gates = torch.tensor([1.0, 0.0, 0.5])
+    cos = torch.stack([torch.nn.functional.cosine_similarity(u + g * delta, e[None], dim=1)
+                       for g, e in zip(gates, E)], dim=1)
+    np.testing.assert_allclose(gated_calibrated_cosine(u, delta, gates, E),
+                               cos - cos.mean(1, keepdim=True), atol=1e-6)
+    np.testing.assert_allclose(gated_calibrated_cosine(u, delta, torch.zeros(3), E),
+                               calibrated_cosine(u, E), atol=1e-6)
