@@ -34,13 +34,14 @@ pooled sentence embedding), ``delta = W r_t`` (B, d) a learned correction of it
 fitted emotions, 0 for emotions added later)::
 
     c_k = cos(u + a_k delta, E_t[k])
-    s_t = tau * (c - mean_k c_k)                                      (B, K)
+    s_t = tau * (c - mean_{j fitted} c_j)                              (B, K)
 
 At initialisation the text score *is* the encoder's training-free calibrated
 cosine (times the learned scale ``tau``). Training moves the representation
 the fitted emotions read; an emotion added later reads the encoder's own
-embedding (its gate is 0) until a few-shot update trains its gate, while the
-calibration compares it with the trained scores of the others.
+embedding (its gate is 0) until a few-shot update trains its gate. The mean
+subtracted runs over the fitted emotions only, so adding an emotion leaves
+the others' scores unchanged.
 """
 
 import math
@@ -206,12 +207,12 @@ def calibrated_cosine(u, E):
     return cos - cos.mean(dim=1, keepdim=True)
 
 
-def gated_calibrated_cosine(u, delta, gates, E):
+def gated_calibrated_cosine(u, delta, gates, E, reference=None):
     """Calibrated cosine of ``u + gates[k] * delta`` with each emotion k: (B, K).
 
-    ``c_k = cos(u + a_k delta, E_k)``, then ``c - mean_k c_k`` per sample;
-    with ``delta = 0`` (or all gates 0) it is :func:`calibrated_cosine` of
-    ``u``.
+    ``c_k = cos(u + a_k delta, E_k)``, then ``c - mean_{j in reference} c_j``
+    per sample; with ``delta = 0`` (or all gates 0) and no ``reference`` it is
+    :func:`calibrated_cosine` of ``u``.
 
     Parameters
     ----------
@@ -219,6 +220,8 @@ def gated_calibrated_cosine(u, delta, gates, E):
     delta : Tensor of shape (B, d)
     gates : Tensor of shape (K,)
     E : Tensor of shape (K, d)
+    reference : BoolTensor of shape (K,), default=None
+        The emotions whose mean is subtracted; None: all.
     """
     E = F.normalize(E, dim=1)
     a = gates[None, :]  # (1, K)
@@ -226,7 +229,9 @@ def gated_calibrated_cosine(u, delta, gates, E):
     sq = ((u * u).sum(1, keepdim=True) + 2 * a * (u * delta).sum(1, keepdim=True)
           + a * a * (delta * delta).sum(1, keepdim=True))  # ||u + a_k delta||^2
     cos = dot / sq.clamp(min=1e-24).sqrt().clamp(min=1e-12)
-    return cos - cos.mean(dim=1, keepdim=True)
+    if reference is None:
+        return cos - cos.mean(dim=1, keepdim=True)
+    return cos - cos[:, reference].mean(dim=1, keepdim=True)
 
 
 class SequenceEncoder(nn.Module):
@@ -344,7 +349,8 @@ class EmotionEmbeddingModel(nn.Module):
         :func:`check_modality_dropout`.
     text_scoring : {"dot", "calibrated_cosine"}, default="dot"
         "dot": the paper's ``r_t E_t^T``. "calibrated_cosine": the encoder's
-        calibrated cosine of the mean text input, corrected by ``W r_t``
+        calibrated cosine (reference: the fitted emotions) of the mean text
+        input, corrected by ``W r_t``
         (``W`` zero at the start) behind one gate per emotion, with the
         emotion embeddings, scaled by a learned ``tau`` (see the module
         docstring).
@@ -434,6 +440,9 @@ class EmotionEmbeddingModel(nn.Module):
             nn.init.zeros_(self.text_correction.weight)
             nn.init.zeros_(self.text_correction.bias)
             self.emotion_gates = nn.Parameter(torch.ones(emotion_vectors.shape[0]))
+            # the emotions of the fit: the reference of the calibration
+            self.register_buffer(
+                "fitted_emotions", torch.ones(emotion_vectors.shape[0], dtype=torch.bool))
             self.text_projection = None  # the correction maps r_t to d itself
         # set by the estimator when an auxiliary loss needs the representation
         self.keep_representation = False
@@ -455,6 +464,8 @@ class EmotionEmbeddingModel(nn.Module):
             # state for it no longer fits and is dropped by the estimator)
             with torch.no_grad():
                 gates.data = torch.cat([gates.data, gates.data.new_zeros(len(vectors))])
+            self.fitted_emotions = torch.cat(
+                [self.fitted_emotions, self.fitted_emotions.new_zeros(len(vectors))])
 
     def modality_embeddings(self):
         """Emotion embeddings in every modality's space: {m: (K, H_m)}."""
@@ -547,7 +558,8 @@ class EmotionEmbeddingModel(nn.Module):
                 raise ValueError("calibrated_cosine text scoring needs pooled_text")
             delta = self.text_correction(reps["text"])  # (B, d)
             out["text"] = self.log_text_scale.exp() * gated_calibrated_cosine(
-                pooled_text, delta, self.emotion_gates, self.emotion_embeddings)
+                pooled_text, delta, self.emotion_gates, self.emotion_embeddings,
+                self.fitted_emotions)
         return out
 
     def fuse(self, scores, present=None):

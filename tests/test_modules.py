@@ -167,12 +167,17 @@ def test_untrained_calibrated_cosine_model_is_the_training_free_score():
         s = m(text=x, text_lengths=L)
         pooled = torch.stack([x[0, 1:].mean(0)] + [x[i].mean(0) for i in range(1, 5)])
         np.testing.assert_allclose(s, 4.0 * calibrated_cosine(pooled, E), atol=1e-5)
-        # a new emotion starts from its own calibrated cosine
-        m.add_emotions(torch.randn(1, 6))
+        # a new emotion starts from its cosine, calibrated by the fitted emotions,
+        # whose scores do not change
+        e = torch.randn(1, 6)
+        m.add_emotions(e)
         np.testing.assert_array_equal(m.emotion_gates.detach(), [1, 1, 1, 1, 0])
-        s = m(text=x, text_lengths=L)
+        after = m(text=x, text_lengths=L)
+        np.testing.assert_allclose(after[:, :4], s, atol=1e-6)
+        cos = torch.nn.functional.normalize(pooled, dim=1) @ torch.nn.functional.normalize(
+            torch.cat([E, e]), dim=1).T
         np.testing.assert_allclose(
-            s, 4.0 * calibrated_cosine(pooled, m.emotion_embeddings), atol=1e-5)
+            after, 4.0 * (cos - cos[:, :4].mean(1, keepdim=True)), atol=1e-5)
 
 
 def test_calibrated_cosine_corrections_learn_and_errors():
@@ -206,3 +211,6 @@ def test_gated_calibrated_cosine_matches_its_definition():
                                cos - cos.mean(1, keepdim=True), atol=1e-6)
     np.testing.assert_allclose(gated_calibrated_cosine(u, delta, torch.zeros(3), E),
                                calibrated_cosine(u, E), atol=1e-6)
+    ref = torch.tensor([True, True, False])
+    np.testing.assert_allclose(gated_calibrated_cosine(u, delta, gates, E, ref),
+                               cos - cos[:, :2].mean(1, keepdim=True), atol=1e-6)
