@@ -326,7 +326,8 @@ class EmotionEmbeddingModel(nn.Module):
         ``{modality: n_features}`` for the modalities the model reads.
     hidden_sizes : dict, default=None
         ``{modality: hidden size}``. Missing entries: text = d (the paper's
-        configuration, no projection), audio and visual = 64.
+        configuration, no projection; 64 with ``text_scoring=
+        "calibrated_cosine"``), audio and visual = 64.
     num_layers : int, default=2
     rnn : {"lstm", "gru"}, default="lstm"
     dropout : float, default=0.15
@@ -398,7 +399,10 @@ class EmotionEmbeddingModel(nn.Module):
         self.padding = padding
         self.modality_dropout = check_modality_dropout(modality_dropout, self.modalities)
         d = emotion_vectors.shape[1]
-        sizes = {"text": d, "audio": 64, "visual": 64}
+        # calibrated cosine: the text encoder computes only a correction of the
+        # sentence embedding, and 64 units cost about what GloVe-50d tokens do
+        sizes = {"text": 64 if text_scoring == "calibrated_cosine" else d,
+                 "audio": 64, "visual": 64}
         sizes.update(hidden_sizes or {})
         self.hidden_sizes = {m: int(sizes[m]) for m in self.modalities}
 

@@ -214,3 +214,11 @@ def test_gated_calibrated_cosine_matches_its_definition():
     ref = torch.tensor([True, True, False])
     np.testing.assert_allclose(gated_calibrated_cosine(u, delta, gates, E, ref),
                                cos - cos[:, :2].mean(1, keepdim=True), atol=1e-6)
+
+
+def test_calibrated_cosine_text_hidden_size_defaults_to_64():
+    m = EmotionEmbeddingModel(np.zeros((2, 96)), {"text": 96, "audio": 4},
+                              text_scoring="calibrated_cosine")
+    assert m.hidden_sizes == {"text": 64, "audio": 64}
+    assert m.text_correction.in_features == 64 and m.text_projection is None
+    assert _model().hidden_sizes["text"] == 6  # the paper's default is unchanged
