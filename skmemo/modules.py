@@ -34,14 +34,15 @@ pooled sentence embedding), ``delta = W r_t`` (B, d) a learned correction of it
 fitted emotions, 0 for emotions added later)::
 
     c_k = cos(u + a_k delta, E_t[k])
-    s_t = tau * (c - mean_{j fitted} c_j)                              (B, K)
+    s_t = tau * (c - mean_{j fitted} cos(u, E_t[j]))                  (B, K)
 
 At initialisation the text score *is* the encoder's training-free calibrated
 cosine (times the learned scale ``tau``). Training moves the representation
 the fitted emotions read; an emotion added later reads the encoder's own
 embedding (its gate is 0) until a few-shot update trains its gate. The mean
-subtracted runs over the fitted emotions only, so adding an emotion leaves
-the others' scores unchanged.
+subtracted is the encoder's own, over the fitted emotions: an added emotion
+scores exactly its training-free calibrated cosine, and adding it leaves the
+others' scores unchanged.
 """
 
 import math
@@ -210,8 +211,10 @@ def calibrated_cosine(u, E):
 def gated_calibrated_cosine(u, delta, gates, E, reference=None):
     """Calibrated cosine of ``u + gates[k] * delta`` with each emotion k: (B, K).
 
-    ``c_k = cos(u + a_k delta, E_k)``, then ``c - mean_{j in reference} c_j``
-    per sample; with ``delta = 0`` (or all gates 0) and no ``reference`` it is
+    ``c_k = cos(u + a_k delta, E_k) - mean_{j in reference} cos(u, E_j)``:
+    the subtracted mean is the encoder's own (uncorrected) one, so an emotion
+    whose gate is 0 scores exactly its training-free calibrated cosine; with
+    ``delta = 0`` (or all gates 0) and no ``reference`` it is
     :func:`calibrated_cosine` of ``u``.
 
     Parameters
@@ -229,9 +232,12 @@ def gated_calibrated_cosine(u, delta, gates, E, reference=None):
     sq = ((u * u).sum(1, keepdim=True) + 2 * a * (u * delta).sum(1, keepdim=True)
           + a * a * (delta * delta).sum(1, keepdim=True))  # ||u + a_k delta||^2
     cos = dot / sq.clamp(min=1e-24).sqrt().clamp(min=1e-12)
-    if reference is None:
-        return cos - cos.mean(dim=1, keepdim=True)
-    return cos - cos[:, reference].mean(dim=1, keepdim=True)
+    # the reference: the encoder's own cosines (no correction), so that an
+    # emotion whose gate is closed keeps exactly its training-free score
+    plain = F.normalize(u, dim=1) @ E.T  # (B, K)
+    if reference is not None:
+        plain = plain[:, reference]
+    return cos - plain.mean(dim=1, keepdim=True)
 
 
 class SequenceEncoder(nn.Module):

@@ -365,3 +365,17 @@ def test_loaded_calibrated_cosine_model_adds_and_trains_an_emotion(tmp_path):
     back.add_emotions(["blue"])
     back.partial_fit(X, np.c_[Y, np.zeros(len(Y), int)])
     assert back.network_.emotion_gates.shape == (4,)
+
+
+def test_trained_calibrated_cosine_model_scores_an_added_emotion_training_free():
+    X, Y, vectors, names = _encoder_like()
+    clf = small_clf(names[:3], word_vectors=vectors, text_scoring="calibrated_cosine",
+                    max_epochs=3, lr=1e-2).fit(X, Y)
+    clf.add_emotions(["blue"])
+    u = torch.nn.functional.normalize(torch.as_tensor(X["text"][:, 0]), dim=1)
+    cos = (u @ torch.nn.functional.normalize(
+        torch.as_tensor(clf.emotion_vectors_), dim=1).T).numpy()
+    scale = clf.network_.log_text_scale.exp().item()
+    assert abs(scale - 10.0) > 1e-4  # trained
+    np.testing.assert_allclose(clf.decision_function(X)[:, 3],
+                               scale * (cos[:, 3] - cos[:, :3].mean(1)), atol=1e-4)
