@@ -25,6 +25,7 @@ See the user guide page *From raw data to features*.
 from ._align import align_to_intervals, align_to_words, parse_timestamp
 from ._audio import AudioFeaturizer
 from ._combine import MultimodalColumns
+from ._contextual import TextEncoder
 from ._text import WordVectorizer, tokenize
 from ._visual import FaceFeatureReader, read_face_table
 
@@ -32,6 +33,7 @@ __all__ = [
     "AudioFeaturizer",
     "FaceFeatureReader",
     "MultimodalColumns",
+    "TextEncoder",
     "WordVectorizer",
     "align_to_intervals",
     "align_to_words",

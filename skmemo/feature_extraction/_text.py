@@ -3,6 +3,7 @@
 import os
 import re
 import unicodedata
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -27,6 +28,7 @@ _TOKEN = re.compile(
 )
 _OOV = ("skip", "zero", "error")
 _EMPTY = ("error", "zero")
+_WORD_EMPTY = ("warn", "zero", "error")  # WordVectorizer: "warn" by default
 _SIDES = ("pre", "post")
 
 
@@ -144,6 +146,88 @@ class _Lookup:
         )
 
 
+def as_texts(X):
+    """``X`` (a list, 1-D array, Series or one-column table of str) as a list of str."""
+    if isinstance(X, str):
+        raise TypeError(
+            "X must be a sequence of strings, one per utterance, not one string; "
+            "wrap it in a list: [text]")
+    if hasattr(X, "ndim") and X.ndim == 2:
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"X must be one column of strings; got a table of shape {X.shape}. "
+                "Select the text column, or use MultimodalColumns")
+        X = X.iloc[:, 0] if hasattr(X, "iloc") else X[:, 0]  # a 1-column table
+    try:
+        texts = list(X)
+    except TypeError:
+        raise TypeError(
+            f"X must be a sequence of strings; got {type(X).__name__}") from None
+    bad = [(i, t) for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        i, t = bad[0]
+        raise TypeError(
+            f"X must hold strings; item {i} is {type(t).__name__} {t!r} "
+            f"({len(bad)} non-string item(s); fill missing text with '', which "
+            "WordVectorizer encodes as one zero step)")
+    if not texts:
+        raise ValueError("X holds no utterance")
+    return texts
+
+
+def pad_sequences(rows, d, max_len, truncation, padding):
+    """Cut and zero-pad per-utterance step lists to one ``(n, T, d)`` array.
+
+    Parameters
+    ----------
+    rows : list of (list of ndarray of shape (d,) or ndarray of shape (t, d))
+        The steps of each utterance; an empty one becomes one zero step.
+    d : int
+        Feature dimension.
+    max_len : int
+        Longest sequence kept; ``T`` is the longest kept length.
+    truncation, padding : {"pre", "post"}
+        Which end of a longer sequence is cut, where the zeros go.
+
+    Returns
+    -------
+    out : ndarray of shape (n, T, d), float32
+    lengths : ndarray of shape (n,), int64
+    """
+    lengths = np.array([min(max(len(v), 1), max_len) for v in rows], np.int64)
+    T = int(lengths.max())
+    out = np.zeros((len(rows), T, d), np.float32)
+    for i, vecs in enumerate(rows):
+        if not len(vecs):
+            continue
+        if len(vecs) > max_len:
+            vecs = vecs[-max_len:] if truncation == "pre" else vecs[:max_len]
+        seq = np.stack(vecs) if isinstance(vecs, list) else np.asarray(vecs, np.float32)
+        if seq.shape[1] != d:
+            raise ValueError(
+                f"vectors have {seq.shape[1]} dimensions in utterance {i}, but "
+                f"{d} were seen in fit")
+        if padding == "pre":
+            out[i, T - len(seq):] = seq
+        else:
+            out[i, :len(seq)] = seq
+    return out, lengths
+
+
+def check_choices(est, choices):
+    """Raise if a parameter of ``est`` is not one of its allowed values."""
+    for name, allowed in choices:
+        if getattr(est, name) not in allowed:
+            raise ValueError(
+                f"{name} must be one of {list(allowed)}, got {getattr(est, name)!r}")
+
+
+def check_positive_int(name, value):
+    """Raise unless ``value`` is a positive integer (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 class WordVectorizer(TransformerMixin, BaseEstimator):
     """Turn raw utterances into word-vector sequences for the estimator.
 
@@ -174,10 +258,12 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         vector (the position is kept), or refused with an error naming them.
         A hyphenated token without a vector (``"hey-hey"``) is first replaced
         by the vectors of its parts that have one.
-    empty : {"error", "zero"}, default="error"
+    empty : {"warn", "zero", "error"}, default="warn"
         An utterance left with no token (empty string, only unknown words
-        under ``oov="skip"``): an error naming it, or one zero step (length 1,
-        so the model sees "no evidence" rather than a crash).
+        under ``oov="skip"``, as MELD's ``'Enhh'`` or ``'Yowza'``): one zero
+        step (length 1, so the model sees "no evidence"), with a warning that
+        counts them (``"warn"``) or silently (``"zero"``); ``"error"`` (strict)
+        refuses them, naming the first.
     max_len : int, default=50
         Longest sequence kept.
     truncation : {"pre", "post"}, default="pre"
@@ -203,7 +289,7 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, word_vectors=None, *, lowercase=True, punctuation=True, oov="skip",
-                 empty="error", max_len=50, truncation="pre", padding="pre"):
+                 empty="warn", max_len=50, truncation="pre", padding="pre"):
         self.word_vectors = word_vectors
         self.lowercase = lowercase
         self.punctuation = punctuation
@@ -226,41 +312,9 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         return state
 
     def _check_params(self):
-        for name, allowed in (("oov", _OOV), ("empty", _EMPTY), ("truncation", _SIDES),
-                              ("padding", _SIDES)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
-        if (isinstance(self.max_len, bool) or not isinstance(self.max_len, (int, np.integer))
-                or self.max_len < 1):
-            raise ValueError(f"max_len must be a positive integer, got {self.max_len!r}")
-
-    def _texts(self, X):
-        if isinstance(X, str):
-            raise TypeError(
-                "X must be a sequence of strings, one per utterance, not one string; "
-                "wrap it in a list: [text]")
-        if hasattr(X, "ndim") and X.ndim == 2:
-            if X.shape[1] != 1:
-                raise ValueError(
-                    f"X must be one column of strings; got a table of shape {X.shape}. "
-                    "Select the text column, or use MultimodalColumns")
-            X = X.iloc[:, 0] if hasattr(X, "iloc") else X[:, 0]  # a 1-column table
-        try:
-            texts = list(X)
-        except TypeError:
-            raise TypeError(
-                f"X must be a sequence of strings; got {type(X).__name__}") from None
-        bad = [(i, t) for i, t in enumerate(texts) if not isinstance(t, str)]
-        if bad:
-            i, t = bad[0]
-            raise TypeError(
-                f"X must hold strings; item {i} is {type(t).__name__} {t!r} "
-                f"({len(bad)} non-string item(s); fill missing text with '' and set "
-                "empty='zero' to keep them)")
-        if not texts:
-            raise ValueError("X holds no utterance")
-        return texts
+        check_choices(self, (("oov", _OOV), ("empty", _WORD_EMPTY), ("truncation", _SIDES),
+                             ("padding", _SIDES)))
+        check_positive_int("max_len", self.max_len)
 
     def _get_lookup(self):
         lookup = self.__dict__.get("_lookup")
@@ -282,7 +336,7 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         self
         """
         self._check_params()
-        texts = self._texts(X)
+        texts = as_texts(X)
         lookup = self._get_lookup()
         probe = {t for text in texts[:200] for t in self.tokenize(text)}
         self.n_features_out_ = lookup.dim(probe)
@@ -315,7 +369,7 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         self._check_params()
-        texts = self._texts(X)
+        texts = as_texts(X)
         lookup = self._get_lookup()
         tokenised = [self.tokenize(t) for t in texts]
         lookup.ensure({t for tokens in tokenised for t in tokens}
@@ -342,27 +396,15 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"{len(unknown)} token(s) have no word vector, e.g. {shown} (first in "
                 f"utterance {unknown[0][0]}); set oov='skip' or 'zero' to allow them")
-        if empty and self.empty == "error":
+        if empty and self.empty != "zero":
             shown = [texts[i][:40] for i in empty[:3]]
-            raise ValueError(
-                f"{len(empty)} utterance(s) have no token with a word vector (first at "
-                f"index {empty[0]}: {shown}); set empty='zero' to encode them as one zero "
-                "step")
-        lengths = np.array([min(max(len(v), 1), self.max_len) for v in rows], np.int64)
-        T = int(lengths.max())
-        out = np.zeros((len(rows), T, d), np.float32)
-        for i, vecs in enumerate(rows):
-            if not vecs:
-                continue
-            if len(vecs) > self.max_len:
-                vecs = vecs[-self.max_len:] if self.truncation == "pre" else vecs[:self.max_len]
-            seq = np.stack(vecs)
-            if seq.shape[1] != d:
-                raise ValueError(
-                    f"word vectors have {seq.shape[1]} dimensions in utterance {i}, but "
-                    f"{d} were seen in fit")
-            if self.padding == "pre":
-                out[i, T - len(seq):] = seq
-            else:
-                out[i, :len(seq)] = seq
+            message = (f"{len(empty)} of {len(texts)} utterance(s) have no token with a "
+                       f"word vector (first at index {empty[0]}: {shown})")
+            if self.empty == "error":
+                raise ValueError(f"{message}; set empty='warn' or 'zero' to encode them "
+                                 "as one zero step")
+            warnings.warn(f"{message}; each is encoded as one zero step (empty='zero' "
+                          "silences this, empty='error' refuses them)", UserWarning,
+                          stacklevel=2)
+        out, lengths = pad_sequences(rows, d, self.max_len, self.truncation, self.padding)
         return MultimodalData(text=out, text_lengths=lengths)
