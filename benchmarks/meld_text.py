@@ -40,8 +40,9 @@ all-MiniLM-L6-v2 sentence embedding (384-d, a length-1 text sequence, from
 :class:`skmemo.feature_extraction.TextEncoder` with ``output="pooled"``; the
 ``text`` extra), and every emotion is the same encoder's embedding of its name
 (``--prompt`` formats the name first, e.g. ``"I feel {}."``), passed as
-``word_vectors``. The training-free baseline is then the encoder's calibrated cosine (cosine with the emotion minus the
-utterance's mean cosine with all seven emotions). The estimator's text options
+``word_vectors``. The training-free baseline is then the encoder's calibrated
+cosine (cosine with the emotion minus the utterance's mean cosine with all
+seven emotions). The estimator's text options
 are set with ``--text-scoring``, ``--temperature``, ``--single-label``; with
 ``--single-label`` the model's own zero-shot score (``predict_proba``) is the
 softmax share, reported as ``rel``. Embeddings are cached in ``benchmarks/out``.
