@@ -40,7 +40,10 @@ all-MiniLM-L6-v2 sentence embedding (384-d, a length-1 text sequence, from
 :class:`skmemo.feature_extraction.TextEncoder` with ``output="pooled"``; the
 ``text`` extra), and every emotion is the same encoder's embedding of its name
 (``--prompt`` formats the name first, e.g. ``"I feel {}."``), passed as
-``word_vectors``. The training-free baseline is then the encoder's calibrated
+``word_vectors``. ``--text-features minilm-tokens``: the encoder's per-token
+last hidden states instead (``output="tokens"``, up to ``--max-len`` word
+pieces, special tokens included; their mean is what the calibrated cosine
+reads). The training-free baseline is then the encoder's calibrated
 cosine (cosine with the emotion minus the utterance's mean cosine with all
 seven emotions). The estimator's text options
 are set with ``--text-scoring``, ``--temperature``, ``--single-label``; with
@@ -178,6 +181,30 @@ def minilm_emotions(names, prompt):
     return {n: v.astype(np.float32) for n, v in zip(names, vectors)}
 
 
+def encoder_X(data, args, feats):
+    """Training and test inputs of the encoder path: pooled (length 1) or token states."""
+    if args.text_features == "minilm":
+        return encoder_inputs(feats["train"]), encoder_inputs(feats["test"])
+    from skmemo.data import MultimodalData
+
+    path = args.cache.parent / f"meld_minilm_tokens{args.max_len}.npz"
+    if not path.is_file():
+        from skmemo.feature_extraction import TextEncoder
+
+        encoder = TextEncoder(output="tokens", max_len=args.max_len, empty="zero",
+                              device="cpu").fit(clean(data["train"]["Utterance"]))
+        arrays = {}
+        for split in ("train", "test"):
+            X = encoder.transform(clean(data[split]["Utterance"]))
+            arrays[f"{split}_text"] = X["text"].astype(np.float16)  # half the disk
+            arrays[f"{split}_lengths"] = X["text_lengths"]
+        np.savez(path, **arrays)
+    with np.load(path) as f:
+        return tuple(MultimodalData(text=f[f"{split}_text"].astype(np.float32),
+                                    text_lengths=f[f"{split}_lengths"])
+                     for split in ("train", "test"))
+
+
 def encoder_inputs(features):
     """Pooled embeddings (n, d) as the estimator's length-1 text sequences."""
     from skmemo.data import MultimodalData
@@ -199,7 +226,7 @@ def zero_shot(data, args, cache):
     encoder = args.text_features != "glove"
     if encoder:
         feats = minilm_features(data, args)
-        X_train, X_test = encoder_inputs(feats["train"]), encoder_inputs(feats["test"])
+        X_train, X_test = encoder_X(data, args, feats)
         vectors = args.emotion_vectors
         emotion_vectors_of = lambda names: np.stack([vectors[n] for n in names])  # noqa: E731
         free = calibrated_cosine_scores(feats["test"], emotion_vectors_of(EMOTIONS))
@@ -329,7 +356,7 @@ def supervised(data, args, cache):
         from sklearn.linear_model import LogisticRegression
 
         feats = minilm_features(data, args)
-        X_train, X_test = encoder_inputs(feats["train"]), encoder_inputs(feats["test"])
+        X_train, X_test = encoder_X(data, args, feats)
         lr = LogisticRegression(max_iter=2000).fit(feats["train"], Y_train.argmax(1))
         f1_lr = f1_score(y_test, lr.predict(feats["test"]), average="weighted")
         print(f"LogisticRegression on the pooled MiniLM embeddings: weighted F1 {f1_lr:.3f}")
@@ -423,8 +450,10 @@ def main(argv=None):
                         help="zero-shot: also fit MELD's sentiment as two more columns")
     parser.add_argument("--held-out", nargs="+", default=HELD_OUT, choices=HELD_OUT,
                         help="zero-shot: the emotions held out in turn")
-    parser.add_argument("--text-features", choices=["glove", "minilm"], default="glove",
-                        help="GloVe token sequences (default) or pooled MiniLM embeddings")
+    parser.add_argument("--text-features", choices=["glove", "minilm", "minilm-tokens"],
+                        default="glove",
+                        help="GloVe token sequences (default), pooled MiniLM embeddings "
+                             "or MiniLM's per-token states (up to --max-len)")
     parser.add_argument("--prompt", default="{}",
                         help='minilm: template of the emotion names, e.g. "I feel {}."')
     parser.add_argument("--text-scoring", choices=["dot", "calibrated_cosine"],
