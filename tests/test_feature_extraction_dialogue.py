@@ -282,7 +282,7 @@ def test_partial_fit_gem_with_context(context_pipeline):
 def test_grid_search_over_the_window():
     df, y = corpus(12)
     pipe = make_text_pipeline(1).set_params(multimodalemotionclassifier__max_epochs=2)
-    grid = GridSearchCV(pipe, {"dialoguecontext__window": [0, 2]}, cv=GroupKFold(2))
+    grid = GridSearchCV(pipe, {"dialoguecontext__window": [0, 2]}, cv=GroupKFold(3))
     with warnings.catch_warnings():
         warnings.simplefilter("error", DialogueLeakWarning)
         grid.fit(df, y, groups=df["Dialogue_ID"])

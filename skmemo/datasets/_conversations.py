@@ -107,7 +107,7 @@ def _read(path, required, emotions):
     return frame, target
 
 
-def _load(folder, splits, files, layout, emotions, required, what, prepare=None):
+def _load(folder, splits, files, layout, emotions, required, what, prepare):
     folder = check_path(folder, f"{what} folder", directory=True)
     if isinstance(splits, str):
         splits = (splits,)
@@ -119,8 +119,7 @@ def _load(folder, splits, files, layout, emotions, required, what, prepare=None)
     for split in splits:
         path = check_path(Path(folder) / files[split], f"{what} {split} file")
         frame, target = _read(path, required, emotions)
-        if prepare is not None:
-            frame = prepare(frame)
+        frame = prepare(frame, split)
         result[split] = Bunch(frame=frame, target=target,
                               groups=frame[layout["dialogue"]].to_numpy())
     return DatasetBunch(**result, emotions=list(emotions), **layout)
@@ -132,6 +131,13 @@ def load_meld_transcripts(folder, *, splits=("train", "dev", "test")):
     MELD (Poria et al., ACL 2019): 13,708 utterances in 1,433 dialogues of
     *Friends*, seven emotions. Curly apostrophes (and the stray Windows-1252
     byte) become ``'``; undecodable bytes are replaced, not fatal.
+
+    MELD's ``Dialogue_ID`` restarts at 0 in every split (train dialogue 0 and
+    test dialogue 0 are different scenes), so the reader adds a column
+    ``Dialogue``, ``"{split}/{Dialogue_ID}"``, unique across splits: the one to
+    give :class:`~skmemo.feature_extraction.DialogueContext` as ``dialogue``,
+    so that its check for dialogues shared by train and test does not mistake
+    one for the other.
 
     Parameters
     ----------
@@ -145,10 +151,10 @@ def load_meld_transcripts(folder, *, splits=("train", "dev", "test")):
     meld : DatasetBunch
         Per split a :class:`~sklearn.utils.Bunch` with ``frame`` (the CSV as a
         DataFrame, rows in file order), ``target`` ``(n, 7)`` int one-hot in
-        the order of ``emotions`` and ``groups`` (the dialogue id of each row,
+        the order of ``emotions`` and ``groups`` (the ``Dialogue`` of each row,
         for :class:`~sklearn.model_selection.GroupKFold`); plus ``emotions``
         (``MELD_EMOTIONS``) and the column names ``dialogue``
-        (``"Dialogue_ID"``), ``order`` (``"Utterance_ID"``), ``speaker``
+        (``"Dialogue"``), ``order`` (``"Utterance_ID"``), ``speaker``
         (``"Speaker"``), ``text`` (``"Utterance"``).
 
     Raises
@@ -166,9 +172,15 @@ def load_meld_transcripts(folder, *, splits=("train", "dev", "test")):
     ...
     FileNotFoundError: MELD folder 'no/such/folder' does not exist
     """
-    layout = _LAYOUTS["MELD"]
+    def prepare(frame, split):
+        frame = frame.copy()
+        frame["Dialogue"] = [f"{split}/{d}" for d in frame["Dialogue_ID"]]
+        return frame
+
+    layout = dict(_LAYOUTS["MELD"], dialogue="Dialogue")
     return _load(folder, splits, {s: f"{s}_sent_emo.csv" for s in ("train", "dev", "test")},
-                 layout, MELD_EMOTIONS, [*layout.values(), "Emotion"], "MELD")
+                 layout, MELD_EMOTIONS, [*_LAYOUTS["MELD"].values(), "Emotion"], "MELD",
+                 prepare)
 
 
 def load_emorynlp_transcripts(folder, *, splits=("train", "dev", "test")):
@@ -194,7 +206,7 @@ def load_emorynlp_transcripts(folder, *, splits=("train", "dev", "test")):
     """
     layout = dict(_LAYOUTS["MELD"])
 
-    def prepare(frame):
+    def prepare(frame, split):
         frame = frame.copy()
         frame["Dialogue_ID"] = [f"s{s}e{e}c{c}" for s, e, c in
                                 zip(frame["Season"], frame["Episode"], frame["Scene_ID"])]

@@ -342,8 +342,11 @@ class DialogueContext(TransformerMixin, BaseEstimator):
                     f"were also in the data this {type(self).__name__} was fitted on: the "
                     "model learnt from other turns of these conversations, so scores on "
                     "them overstate its accuracy on new ones. Split train and test by "
-                    "dialogue (GroupKFold with the dialogue column as groups), or pass "
-                    "leak='ignore' if this is intended (e.g. scoring the training data)")
+                    "dialogue (GroupKFold with the dialogue column as groups). If the ids only "
+                    "look alike (numbering that restarts in each split, as MELD's "
+                    "Dialogue_ID does), make them unique (load_meld_transcripts adds a "
+                    "'Dialogue' column); if this is intended (scoring the training "
+                    "data), pass leak='ignore'")
                 if self.leak == "error":
                     raise ValueError(message)
                 warnings.warn(message, DialogueLeakWarning, stacklevel=2)
