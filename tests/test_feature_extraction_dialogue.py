@@ -11,7 +11,6 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, cross_val_s
 from sklearn.pipeline import make_pipeline
 
 from skmemo import MultimodalEmotionClassifier
-from skmemo.persistence import load, save
 from skmemo.exceptions import DialogueLeakWarning
 from skmemo.feature_extraction import (
     DialogueContext,
@@ -19,6 +18,7 @@ from skmemo.feature_extraction import (
     StackSequences,
     WordVectorizer,
 )
+from skmemo.persistence import load, save
 
 
 def table():
