@@ -14,7 +14,11 @@ Designs compared (``--windows`` sets ``k``):
 - ``enc{k}``: context-aware encoding: the encoder reads
   ``"Speaker: previous [SEP] ... [SEP] Speaker: current"`` (the previous ``k``
   turns; truncated from the left at 128 tokens, so the current turn is kept);
-- ``enc{k}+cur``: that encoding beside the utterance's own embedding (768 features).
+- ``enc{k}+cur``: that encoding beside the utterance's own embedding (768 features);
+- ``span{k}``: the same string through the encoder, but only the current turn's
+  token states are mean-pooled (the tokens after the last ``[SEP]`` of the
+  context): the current utterance read in the light of the previous ones;
+- ``span{k}+cur``: that beside the utterance's own embedding.
 
 ``supervised``: 7-class weighted F1 on test (argmax), for
 ``MultimodalEmotionClassifier`` (text only, one step per utterance; the settings
@@ -97,6 +101,28 @@ def encode(texts):
     return np.load(path)
 
 
+def encode_span(texts):
+    """Mean of the current turn's token states (after the last inner ``[SEP]``), cached."""
+    key = hashlib.md5("\n".join(texts).encode()).hexdigest()[:12]
+    path = OUT / f"span_{key}.npy"
+    if not path.is_file():
+        model = encoder()
+        sep = model.tokenizer.sep_token_id
+        t0 = time.perf_counter()
+        states = model.encode(texts, batch_size=64, output_value="token_embeddings")
+        out = np.zeros((len(texts), states[0].shape[-1]), np.float32)
+        for i, (text, h) in enumerate(zip(texts, states)):
+            ids = model.tokenizer(text, truncation=True, max_length=128)["input_ids"]
+            seps = [j for j, t in enumerate(ids) if t == sep]
+            start = seps[-2] + 1 if len(seps) > 1 else 1  # after [CLS] without context
+            v = h[start:seps[-1]].float().mean(0).numpy()
+            out[i] = v / (np.linalg.norm(v) + 1e-12)
+        np.save(path, out)
+        print(f"  encoded {len(texts)} strings (token states) in "
+              f"{time.perf_counter() - t0:.0f} s", flush=True)
+    return np.load(path)
+
+
 def features(data, design, window):
     """``{split: (n, T, d) array, lengths}`` for the estimator, and 2-D for LR."""
     out = {}
@@ -113,8 +139,9 @@ def features(data, design, window):
             stacked = StackSequences().fit_transform(seqs)
             x, lengths = stacked["text"], stacked["text_lengths"]
         else:
-            enc = encode(strings(frame, window))
-            x = (enc if design == "enc" else np.hstack([cur, enc]))[:, None]
+            texts = strings(frame, window)
+            enc = encode_span(texts) if design.startswith("span") else encode(texts)
+            x = (np.hstack([cur, enc]) if design.endswith("+cur") else enc)[:, None]
             lengths = np.ones(len(x), np.int64)
         out[split] = (x, lengths)
     return out
@@ -132,9 +159,11 @@ def make_model(emotions, seed, args):
 
 
 def designs(args):
-    out = [("none", 0)]
+    """``[(design, k, name)]``: the no-context design, then each design per window."""
+    out = [("none", 0, "none")]
     for k in args.windows:
-        out += [(d, k) for d in args.designs]
+        out += [(d, k, d.replace("+cur", "") + f"{k}" + ("+cur" if "+cur" in d else ""))
+                for d in args.designs]
     return out
 
 
@@ -142,8 +171,7 @@ def supervised(data, args, cache):
     y_train = data["train"].target
     y_test = data["test"].target.argmax(1)
     print(f"{'design':12s} {'model':8s} {'weighted F1':>12s} {'fit s':>7s} {'predict s':>9s}")
-    for design, k in designs(args):
-        name = design if design == "none" else f"{design}{k}"
+    for design, k, name in designs(args):
         feats = features(data, design, k)
         (xtr, ltr), (xte, lte) = feats["train"], feats["test"]
         key = f"lr|{name}"
@@ -182,8 +210,7 @@ def supervised(data, args, cache):
 def zero_shot(data, args, cache):
     Y_train, Y_test = data["train"].target, data["test"].target
     rows = {}
-    for design, k in designs(args):
-        name = design if design == "none" else f"{design}{k}"
+    for design, k, name in designs(args):
         feats = features(data, design, k)
         (xtr, ltr), (xte, lte) = feats["train"], feats["test"]
         for emotion in HELD_OUT:
@@ -241,9 +268,10 @@ def main(argv=None):
     parser.add_argument("task", choices=["supervised", "zero-shot", "encode"])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--windows", type=int, nargs="+", default=[3])
+    parser.add_argument("--windows", type=int, nargs="*", default=[3],
+                        help="context sizes k; none given: the no-context design only")
     parser.add_argument("--designs", nargs="+", default=["steps", "enc", "enc+cur"],
-                        choices=["steps", "enc", "enc+cur"])
+                        choices=["steps", "enc", "enc+cur", "span", "span+cur"])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--patience", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64)
