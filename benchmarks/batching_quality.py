@@ -23,22 +23,19 @@ the mean AUC and W-Acc over emotions, and of the paired difference
 (bucketed - shuffled).
 
     python benchmarks/batching_quality.py --datasets synthetic meld mosi --pools 0 50
+    python benchmarks/batching_quality.py --quick   # seed 0, 2 epochs (MELD 1)
 """
 
-import argparse
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
+from _common import MELD_DATA, MOSI_DATA, Timer, evaluate, make_parser, synthetic_split
 
 from skmemo import MultimodalData, MultimodalEmotionClassifier
-from skmemo.metrics import emotion_roc_auc_score, weighted_accuracy_score
 
-REPO = Path(__file__).resolve().parents[1]
-MELD = REPO / ".." / "shared" / "datasets" / "meld-text"
+MELD = MELD_DATA
 MELD_EMOTIONS = ["neutral", "joy", "surprise", "anger", "sadness", "disgust", "fear"]
 TOKEN = re.compile(r"[a-z]+|[0-9]+|[^\sa-z0-9]")
 
@@ -50,10 +47,9 @@ def pooled(pool_batches):
 
 
 def synthetic(seed):
-    from skmemo.datasets import DEFAULT_EMOTIONS, make_emotion_dataset
+    from skmemo.datasets import DEFAULT_EMOTIONS
 
-    X, Y = make_emotion_dataset(3000, seq_len=20, random_state=seed)
-    Xtr, Xte, Ytr, Yte = train_test_split(X, Y, test_size=0.3, random_state=seed)
+    Xtr, Xte, Ytr, Yte = synthetic_split(3000, seq_len=20, seed=seed)
     return list(DEFAULT_EMOTIONS), Xtr, Ytr, Xte, Yte, {}
 
 
@@ -86,10 +82,10 @@ def meld(seed):
 
 
 def mosi(seed):
-    from mosi import DEFAULT_DATA, load_mosi, standardise
+    from mosi import load_mosi, standardise
 
     if "mosi" not in _CACHE:
-        _CACHE["mosi"] = standardise(load_mosi(DEFAULT_DATA.resolve()))
+        _CACHE["mosi"] = standardise(load_mosi(MOSI_DATA.resolve()))
     Xtr, ytr, Xte, yte = _CACHE["mosi"]
     Ytr = np.stack([ytr, 1 - ytr], axis=1).astype(np.float32)
     Yte = np.stack([yte, 1 - yte], axis=1).astype(np.float32)
@@ -99,8 +95,7 @@ def mosi(seed):
 
 DATASETS = {"synthetic": synthetic, "meld": meld, "mosi": mosi}
 AVAILABLE = {"synthetic": lambda: True, "meld": lambda: MELD.is_dir(),
-             "mosi": lambda: (REPO / ".." / "shared" / "datasets"
-                              / "cmu-mosi-utterance").is_dir()}
+             "mosi": lambda: MOSI_DATA.is_dir()}
 
 
 def fit_score(name, seed, pool, max_epochs):
@@ -108,27 +103,22 @@ def fit_score(name, seed, pool, max_epochs):
     cls = MultimodalEmotionClassifier if pool == 0 else pooled(pool)
     clf = cls(emotions, bucket_by_length=pool > 0, random_state=seed,
               max_epochs=max_epochs, device="cpu", **params)
-    start = time.perf_counter()
-    clf.fit(Xtr, Ytr)
-    seconds = time.perf_counter() - start
-    auc = emotion_roc_auc_score(Yte, clf.predict_proba(Xte))
-    wacc = weighted_accuracy_score(Yte, clf.predict(Xte))
-    return {"AUC": float(auc), "W-Acc": float(wacc), "s": seconds,
+    with Timer() as t:
+        clf.fit(Xtr, Ytr)
+    scores = evaluate(clf, Xte, Yte)
+    return {"AUC": scores["mean_auc"], "W-Acc": scores["mean_wacc"], "s": t.wall,
             "epochs": len(clf.history_)}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None):
+    parser = make_parser(__doc__, quick={"seeds": [0], "max_epochs": 2, "meld_max_epochs": 1})
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS),
                         choices=list(DATASETS))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--pools", type=int, nargs="+", default=[0, 50],
                         help="batches per sorted pool; 0 = shuffled batches")
     parser.add_argument("--max-epochs", type=int, default=30)
     parser.add_argument("--meld-max-epochs", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parser.parse_args(argv)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
           f"{time.strftime('%Y-%m-%d %H:%M')}")
     rows = []

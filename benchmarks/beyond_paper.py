@@ -38,9 +38,11 @@ Run (every finished fit is cached in ``--cache``; a rerun resumes)::
     python benchmarks/beyond_paper.py fusion --dataset mosi
     python benchmarks/beyond_paper.py pretraining --dataset synthetic
     python benchmarks/beyond_paper.py pretraining --dataset mosi
+    python benchmarks/beyond_paper.py fusion --quick   # seed 0, 300 samples, 2 epochs
+
+``--quick`` runs afresh each time, its cache apart from the full runs' ones.
 """
 
-import argparse
 import json
 import math
 import os
@@ -50,22 +52,25 @@ import warnings
 from functools import partial
 from pathlib import Path
 
+import mosi  # the CMU-MOSI reader of benchmarks/mosi.py
 import numpy as np
-import torch
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
+from _common import (
+    EMOTIONS,
+    OUT,
+    Timer,
+    evaluate,
+    held_out_last,
+    make_parser,
+    markdown_table,
+    mean_std,
+    synthetic_split,
+)
 
 from skmemo import MultimodalData, MultimodalEmotionClassifier
 from skmemo.datasets import make_emotion_dataset
-from skmemo.metrics import emotion_roc_auc_score, weighted_accuracy_score
 from skmemo.model_selection import hold_out_emotion
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import mosi  # noqa: E402  (the CMU-MOSI reader of benchmarks/mosi.py)
-
-EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 MOSI_EMOTIONS = ["positive", "negative"]
-REPO = Path(__file__).resolve().parents[1]
 BATCH = 64
 
 
@@ -78,12 +83,10 @@ _MOSI = {}  # the CMU-MOSI split, read once
 def load_split(args, seed):
     """(X_train, Y_train, X_test, Y_test, emotions) for one seed."""
     if args.dataset == "synthetic":
-        X, Y = make_emotion_dataset(args.n_samples, emotions=EMOTIONS,
-                                    seq_len=args.seq_len, random_state=seed)
-        train, test = train_test_split(np.arange(len(Y)), test_size=args.test_size,
-                                       random_state=seed)
-        train, test = np.sort(train), np.sort(test)
-        return X[train], Y[train], X[test], Y[test], EMOTIONS
+        X_tr, X_te, Y_tr, Y_te = synthetic_split(
+            args.n_samples, seq_len=args.seq_len, seed=seed, test_size=args.test_size,
+            emotions=EMOTIONS, sort=True)
+        return X_tr, Y_tr, X_te, Y_te, EMOTIONS
     if not _MOSI:
         X_tr, y_tr, X_te, y_te = mosi.standardise(mosi.load_mosi(args.data))
         _MOSI["split"] = (MultimodalData(**X_tr), np.stack([y_tr, 1 - y_tr], axis=1),
@@ -106,17 +109,14 @@ def make_clf(args, seed, emotions, **params):
                                        device="cpu", **params)
 
 
-def evaluate(clf, X_test, Y_test, dataset):
+def scores(clf, X_test, Y_test, dataset):
     """Per-emotion W-Acc and AUC (MOSI: of the positive class; plus accuracy)."""
-    proba = clf.predict_proba(X_test)
-    if dataset == "mosi":
-        s = mosi.scores(proba, Y_test[:, 0])  # argmax decision, AUC of P(positive)
-        return {"wacc": [s["W-Acc"]], "auc": [s["AUC"]], "acc": s["acc"]}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wacc = weighted_accuracy_score(Y_test, clf.predict(X_test), average=None)
-        auc = emotion_roc_auc_score(Y_test, proba, average=None)
-    return {"wacc": [float(v) for v in wacc], "auc": [float(v) for v in auc]}
+    if dataset == "mosi":  # argmax decision, AUC of P(positive)
+        s = evaluate(clf, X_test, Y_test, decision="argmax")
+        return {"wacc": [float(s["wacc"][0])], "auc": [float(s["auc"][0])],
+                "acc": float(s["accuracy"][0])}
+    s = evaluate(clf, X_test, Y_test)
+    return {"wacc": [float(v) for v in s["wacc"]], "auc": [float(v) for v in s["auc"]]}
 
 
 def warm_up(args):
@@ -128,11 +128,10 @@ def warm_up(args):
 
 
 def timed_fit(clf, X, Y):
-    wall, cpu = time.perf_counter(), time.process_time()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), Timer() as t:
         warnings.simplefilter("ignore", UserWarning)
         clf.fit(X, Y)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    wall, cpu = t.wall, t.cpu
     epochs = len(clf.history_)
     return {"fit_wall_s": wall, "fit_cpu_s": cpu, "epochs": epochs,
             "epoch_wall_s": float(np.mean([h["dur"] for h in clf.history_])),
@@ -143,12 +142,9 @@ def timed_fit(clf, X, Y):
 def zero_shot(clf, X_test, Y_test, held):
     """Add ``held`` from its word vector; its test AUC and W-Acc (threshold 0.5)."""
     clf.add_emotions([held])
-    k = EMOTIONS.index(held)
-    proba = clf.predict_proba(X_test)[:, -1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wacc = weighted_accuracy_score(Y_test[:, [k]], (proba > 0.5)[:, None].astype(int))
-    return {"zs_auc": float(roc_auc_score(Y_test[:, k], proba)), "zs_wacc": float(wacc)}
+    s = evaluate(clf, X_test, held_out_last(Y_test, EMOTIONS.index(held)),
+                 new=len(EMOTIONS) - 1)
+    return {"zs_auc": s["new_auc"], "zs_wacc": s["new_wacc"]}
 
 
 def labelled_subset(Y, fraction, seed):
@@ -209,16 +205,7 @@ def run_cached(cache, label, parts, fn, start):
 # tables
 # ----------------------------------------------------------------------
 def ms(values, scale=100.0, digits=1):
-    v = scale * np.asarray(values, dtype=float)
-    if len(v) == 1:
-        return f"{v[0]:.{digits}f}"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
-
-
-def table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
+    return mean_std(values, scale, digits)
 
 
 # ----------------------------------------------------------------------
@@ -240,7 +227,7 @@ def fusion_fit(args, seed, emotions, params, X, Y, X_test, Y_test, held=None):
     clf = make_clf(args, seed, emotions, **params)
     rec = timed_fit(clf, X, Y)
     if held is None:
-        return rec | evaluate(clf, X_test, Y_test, args.dataset)
+        return rec | scores(clf, X_test, Y_test, args.dataset)
     return rec | zero_shot(clf, X_test, Y_test, held)
 
 
@@ -290,7 +277,7 @@ def report_fusion(args, configs, full, zs, emotions, held_out):
                       ms(paired(full, name, "paper", seeds, "auc"))]
             rows.append(cells)
         out.append("Test W-Acc / AUC per emotion (mean over seeds), means ± std:\n")
-        out.append(table(header, rows))
+        out.append(markdown_table(header, rows))
     else:
         header = ["configuration", "acc", "W-Acc", "AUC", "Δ AUC vs paper"]
         rows = [[name, ms([full[name, s]["acc"] for s in seeds]),
@@ -298,7 +285,7 @@ def report_fusion(args, configs, full, zs, emotions, held_out):
                  ms([full[name, s]["auc"][0] for s in seeds]),
                  ms(paired(full, name, "paper", seeds, "auc"))] for name in configs]
         out.append("Test scores (mean ± std over seeds):\n")
-        out.append(table(header, rows))
+        out.append(markdown_table(header, rows))
     if held_out:
         names = list(dict.fromkeys(n for n, _, _ in zs))
         header = ["configuration"] + [f"zero-shot AUC {h}" for h in held_out] + ["mean"]
@@ -307,7 +294,7 @@ def report_fusion(args, configs, full, zs, emotions, held_out):
             per = [[zs[name, s, h]["zs_auc"] for s in seeds] for h in held_out]
             rows.append([name] + [ms(v) for v in per] + [ms(np.mean(per, axis=0))])
         out.append("\nZero-shot AUC of the held-out emotion (mean ± std over seeds):\n")
-        out.append(table(header, rows))
+        out.append(markdown_table(header, rows))
     header = ["configuration", "epochs", "s/epoch (wall)", "ratio (wall)",
               "CPU s/epoch", "ratio (CPU)"]
     rows = []
@@ -322,7 +309,7 @@ def report_fusion(args, configs, full, zs, emotions, held_out):
                      ms([full[name, s]["epoch_cpu_s"] for s in seeds], 1, 2),
                      ms(ratio_c, 1, 2)])
     out.append("\nTraining time per epoch of the full fits (ratios to 'paper', per seed):\n")
-    out.append(table(header, rows))
+    out.append(markdown_table(header, rows))
     return "\n".join(out)
 
 
@@ -350,7 +337,7 @@ def fit_fraction(args, seed, emotions, params, X, Y, fraction, steps, X_te, Y_te
     rec["n_labelled"] = int(len(lab))
     rec["labelled_positives"] = Y[lab].sum(axis=0).astype(int).tolist()
     if held is None:
-        return rec | evaluate(clf, X_te, Y_te, args.dataset)
+        return rec | scores(clf, X_te, Y_te, args.dataset)
     return rec | zero_shot(clf, X_te, Y_te, held)
 
 
@@ -394,7 +381,7 @@ def report_pretraining(args, configs, res, zs, test_pos, held_out, emotions):
         pos = np.array([res[next(iter(configs)), s, f]["labelled_positives"] for s in seeds])
         rows.append([f"{f:.0%}", first["n_labelled"], ", ".join(
             f"{lo}-{hi}" for lo, hi in zip(pos.min(axis=0), pos.max(axis=0)))])
-    out.append(table(header, rows))
+    out.append(markdown_table(header, rows))
     header = ["labels", "configuration", "W-Acc", "AUC", "Δ W-Acc vs supervised",
               "Δ AUC vs supervised", "epochs", "fit CPU s"]
     rows = []
@@ -409,7 +396,7 @@ def report_pretraining(args, configs, res, zs, test_pos, held_out, emotions):
                          ms([np.mean(x["auc"]) for x in r]), ms(d_w), ms(d_a),
                          r[0]["epochs"], ms([x["fit_cpu_s"] for x in r], 1, 1)])
     out.append("\nTest scores, mean over emotions (mean ± std over seeds; Δ paired by seed):\n")
-    out.append(table(header, rows))
+    out.append(markdown_table(header, rows))
     if held_out:
         header = ["labels", "configuration"] + [f"zero-shot AUC {h}" for h in held_out] + [
             "mean", "Δ vs supervised"]
@@ -423,18 +410,21 @@ def report_pretraining(args, configs, res, zs, test_pos, held_out, emotions):
                     ms(np.mean(per, axis=0) - np.mean(ref, axis=0))])
         out.append("\nZero-shot AUC of the held-out emotion (held-out positives removed "
                    "from labelled and unlabelled training inputs):\n")
-        out.append(table(header, rows))
+        out.append(markdown_table(header, rows))
     return "\n".join(out)
 
 
 # ----------------------------------------------------------------------
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, cache=True, cache_help=(
+        "JSON file of finished runs (default benchmarks/out/...)"), quick={
+        "seeds": [0], "n_samples": 300, "epochs": 2, "held_out": ["surprise"],
+        "fractions": [0.05, 1.0], "zs_fractions": [0.05], "full_epochs": 2,
+        "pretrain_epochs": 1})
     parser.add_argument("benchmark", choices=["fusion", "pretraining"])
     parser.add_argument("--dataset", choices=["synthetic", "mosi"], default="synthetic")
     parser.add_argument("--data", type=Path, default=mosi.DEFAULT_DATA,
                         help="folder of the CMU-MOSI utterance CSV files")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n-samples", type=int, default=1500)
     parser.add_argument("--test-size", type=float, default=1 / 3)
     parser.add_argument("--seq-len", type=int, default=12)
@@ -456,9 +446,6 @@ def main(argv=None):
     parser.add_argument("--configs", nargs="+",
                         default=["supervised", "pre-trained", "pre-trained, linear probe"],
                         help="pretraining configurations (also: 'random frozen encoders')")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="JSON file of finished runs (default benchmarks/out/...)")
     args = parser.parse_args(argv)
     if args.epochs is None:
         args.epochs = 8 if args.dataset == "synthetic" else 30
@@ -468,17 +455,16 @@ def main(argv=None):
 
     if args.dataset == "mosi":
         args.data = args.data.resolve()
-        if not all((args.data / n.format(s)).is_file() for n in mosi.FILES.values()
-                   for s in ("train", "test")):
-            print(f"CMU-MOSI utterance files not found in {args.data}: benchmark "
-                  "skipped. Pass --data DIR, the folder of text_text_train0.csv etc.")
+        if not mosi.have_mosi(args.data):
             return 0
-    torch.set_num_threads(args.threads)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                 if k not in ("seeds", "threads", "cache", "data", "held_out",
-                             "zs_fractions", "configs", "fractions", "swfc")}
-    path = args.cache or REPO / "benchmarks" / "out" / (
-        f"beyond_paper_{args.benchmark}_{args.dataset}.json")
+                             "zs_fractions", "configs", "fractions", "swfc", "quick")}
+    name = f"beyond_paper_{args.benchmark}_{args.dataset}"
+    path = args.cache or OUT / f"{name}.json"
+    if args.quick and args.cache is None:  # afresh, apart from the full runs' records
+        path = OUT / f"{name}_quick.json"
+        path.unlink(missing_ok=True)
     cache = Cache(path, settings)
     print(f"{args.benchmark} on {args.dataset}; seeds {args.seeds}; cache {path}", flush=True)
     warm_up(args)

@@ -43,39 +43,27 @@ pairs finish, which ``--records`` reads back. ``--quick``: surprise and
 anger, seed 0, 1 and 5%.
 """
 
-import argparse
 import copy
 import time
-import warnings
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
+from _common import EMOTIONS, Timer, evaluate, make_parser, synthetic_split
 
 from skmemo import MultimodalEmotionClassifier
 from skmemo.continual import few_shot_split, joint_training_set
-from skmemo.datasets import make_emotion_dataset
-from skmemo.metrics import emotion_roc_auc_score, weighted_accuracy_score
-
-EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 
 
-def evaluate(clf, X, Y, new):
+def scores(clf, X, Y, new):
     """(new emotion's AUC, its W-Acc, mean AUC of the others); new=None: no new one."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        proba = clf.predict_proba(X)
-        auc = emotion_roc_auc_score(Y, proba, average=None)
-        wacc = weighted_accuracy_score(Y, clf.predict(X), average=None)
-    old = [k for k in range(Y.shape[1]) if k != new]
     if new is None:
-        return np.nan, np.nan, float(np.mean(auc[old]))
-    return auc[new], wacc[new], float(np.mean(auc[old]))
+        return np.nan, np.nan, evaluate(clf, X, Y)["mean_auc"]
+    s = evaluate(clf, X, Y, new=new)
+    return s["new_auc"], s["new_wacc"], s["old_auc"]
 
 
 def run_one(args, seed, held_out):
-    X, Y = make_emotion_dataset(args.n_samples, seq_len=args.seq_len, random_state=seed)
-    X_tr, X_te, Y_tr, Y_te = train_test_split(X, Y, test_size=0.3, random_state=seed)
+    X_tr, X_te, Y_tr, Y_te = synthetic_split(args.n_samples, seq_len=args.seq_len, seed=seed)
     order = [k for k in range(6) if k != held_out] + [held_out]  # new emotion last
     Y_tr, Y_te = Y_tr[:, order], Y_te[:, order]
     names = [EMOTIONS[k] for k in order]
@@ -87,12 +75,12 @@ def run_one(args, seed, held_out):
         names[:5], max_epochs=args.epochs, batch_size=args.batch_size,
         validation_fraction=0, hidden_sizes={"audio": 32, "visual": 32},
         memory_size=args.memory_size, random_state=seed, device="cpu")
-    start = time.perf_counter()
-    base.fit(X_tr[keep], Y_tr[keep][:, :5])
-    fit_s = time.perf_counter() - start
-    before = evaluate(base, X_te, Y_te[:, :5], None)[2]
+    with Timer() as t:
+        base.fit(X_tr[keep], Y_tr[keep][:, :5])
+    fit_s = t.wall
+    before = scores(base, X_te, Y_te[:, :5], None)[2]
     base.add_emotions([names[5]])
-    zero = evaluate(base, X_te, Y_te, 5)
+    zero = scores(base, X_te, Y_te, 5)
     rows = {"zero-shot": (*zero, zero[2] - before)}
     seconds = {}
     stats = {}
@@ -102,19 +90,21 @@ def run_one(args, seed, held_out):
             clf.optimizer = torch.optim.SGD
             clf.set_params(lr=args.sgd_lr)
             clf.initialize_optimizer()
-        start = time.perf_counter()
-        if method.startswith("FT"):
-            clf.partial_fit(X_tr[few], Y_tr[few], epochs=args.ft_epochs)
-        elif method == "JT":
-            Xj, Yj = joint_training_set(X_tr[keep], Y_tr[keep][:, :5], X_tr[few], Y_tr[few])
-            clf.partial_fit(Xj, Yj, epochs=args.jt_epochs)
-        else:
-            clf.partial_fit_gem(X_tr[few], Y_tr[few], epochs=args.ft_epochs,
-                                margin=args.margin, method="agem" if "A-" in method else "gem",
-                                constrain_step="grad only" not in method)
-            stats[method] = clf.gem_stats_["projection_share"]
-        seconds[method] = time.perf_counter() - start
-        res = evaluate(clf, X_te, Y_te, 5)
+        with Timer() as t:
+            if method.startswith("FT"):
+                clf.partial_fit(X_tr[few], Y_tr[few], epochs=args.ft_epochs)
+            elif method == "JT":
+                Xj, Yj = joint_training_set(X_tr[keep], Y_tr[keep][:, :5], X_tr[few],
+                                            Y_tr[few])
+                clf.partial_fit(Xj, Yj, epochs=args.jt_epochs)
+            else:
+                clf.partial_fit_gem(X_tr[few], Y_tr[few], epochs=args.ft_epochs,
+                                    margin=args.margin,
+                                    method="agem" if "A-" in method else "gem",
+                                    constrain_step="grad only" not in method)
+                stats[method] = clf.gem_stats_["projection_share"]
+        seconds[method] = t.wall
+        res = scores(clf, X_te, Y_te, 5)
         rows[method] = (*res, res[2] - before)
     return rows, len(few), before, fit_s, seconds, stats
 
@@ -127,13 +117,15 @@ MELD_DEFAULTS = {
     "epochs": 8, "ft_epochs": 4, "jt_epochs": 1,
     "held_out": ["joy", "surprise", "anger", "sadness", "disgust", "fear"],
     "methods": ["FT", "GEM", "A-GEM", "JT"]}
+SYNTHETIC_QUICK = {"n_samples": 1500, "seq_len": 8, "epochs": 8, "seeds": [0]}
+MELD_QUICK = {"held_out": ["surprise", "anger"], "seeds": [0], "fractions": [1, 5]}
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = make_parser(__doc__, quick=lambda args: (
+        MELD_QUICK if args.dataset == "meld" else SYNTHETIC_QUICK))
     p.add_argument("--dataset", choices=["synthetic", "meld"], default="synthetic",
                    help="the embedded synthetic data, or MELD transcripts (real text)")
-    p.add_argument("--quick", action="store_true", help="a smaller, faster run")
     p.add_argument("--n-samples", type=int, default=3000)
     p.add_argument("--seq-len", type=int, default=None,
                    help="time steps (synthetic 12, MELD 24 tokens)")
@@ -151,11 +143,9 @@ def main(argv=None):
     p.add_argument("--min-positives", type=int, default=1)
     p.add_argument("--memory-size", type=int, default=256)
     p.add_argument("--margin", type=float, default=0.5)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--held-out", nargs="+", default=None)
     p.add_argument("--sgd-lr", type=float, default=0.2)
     p.add_argument("--methods", nargs="+", default=None)
-    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--jobs", type=int, default=1,
                    help="MELD only: processes, one (held-out emotion, seed) each")
     p.add_argument("--cache", default=None,
@@ -179,13 +169,10 @@ def main(argv=None):
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    torch.set_num_threads(args.threads)
     if args.dataset == "meld":
         return main_meld(args)
     if args.seq_len is None:
         args.seq_len = 12
-    if args.quick:
-        args.n_samples, args.seq_len, args.epochs, args.seeds = 1500, 8, 8, [0]
 
     results, extra = {}, []
     for held in args.held_out:
@@ -232,8 +219,6 @@ def main_meld(args):
         args.seq_len = 24
     if args.data is None:
         args.data = continual_meld.DEFAULT_DATA
-    if args.quick:
-        args.held_out, args.seeds, args.fractions = ["surprise", "anger"], [0], [1, 5]
     unknown = sorted(set(args.methods) - set(continual_meld.METHODS))
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; known: {sorted(continual_meld.METHODS)}")

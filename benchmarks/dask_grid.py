@@ -13,9 +13,9 @@ cross-validation scores must agree.
 
     pip install "dask[distributed]"
     python benchmarks/dask_grid.py --workers 2
+    python benchmarks/dask_grid.py --quick   # 200 samples, one repeat
 """
 
-import argparse
 import os
 import time
 
@@ -24,6 +24,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch: workers inherit i
 import joblib  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from _common import make_parser  # noqa: E402
 from sklearn.model_selection import GridSearchCV, KFold  # noqa: E402
 
 from skmemo import MultimodalEmotionClassifier  # noqa: E402
@@ -46,13 +47,18 @@ def _warm_up():
     torch.set_num_threads(1)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None):
+    parser = make_parser(__doc__, seeds=None, threads=None, quick={"n": 200, "repeats": 1})
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--n", type=int, default=800)
     parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
-    from dask.distributed import Client, LocalCluster
+    args = parser.parse_args(argv)
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        print('dask.distributed is not installed (pip install "dask[distributed]"): '
+              "benchmark skipped.")
+        return 0
 
     torch.set_num_threads(1)
     X, Y = make_emotion_dataset(args.n, emotions=["anger", "happy", "sad"], seq_len=20,

@@ -24,25 +24,23 @@ Run (1 thread)::
 
     OMP_NUM_THREADS=1 python benchmarks/feature_extraction.py mosi --seeds 0 1
     OMP_NUM_THREADS=1 python benchmarks/feature_extraction.py speed
+    OMP_NUM_THREADS=1 python benchmarks/feature_extraction.py mosi --quick   # seed 0, 2 epochs
 """
 
-import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
+from _common import MELD_DATA, MOSI_DATA, Timer, have_files, make_parser
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 from skmemo import MultimodalEmotionClassifier
 from skmemo.feature_extraction import AudioFeaturizer, FaceFeatureReader, WordVectorizer
 from skmemo.vectors import load_default_vectors
 
-REPO = Path(__file__).resolve().parents[1]
-MOSI = REPO / ".." / "shared" / "datasets" / "cmu-mosi-utterance"
-MELD = REPO / ".." / "shared" / "datasets" / "meld-text"
+MOSI, MELD = MOSI_DATA, MELD_DATA
 
 
 def mosi(args):
@@ -53,9 +51,9 @@ def mosi(args):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    if not (args.mosi / "transcripts.csv").is_file():
-        print(f"CMU-MOSI transcripts not found in {args.mosi}; pass --mosi DIR")
-        return 1
+    if not have_files(args.mosi, ["transcripts.csv"], "CMU-MOSI transcript",
+                      option="--mosi"):
+        return 0
     table = pd.read_csv(args.mosi / "transcripts.csv", header=None,
                         names=["id", "text", "video", "label"])
     texts, y, groups = table["text"].tolist(), table["label"].to_numpy(), table["video"]
@@ -167,19 +165,21 @@ def speed(args):
 
 
 def _time(fn):
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    with Timer() as t:
+        fn()
+    return t.wall
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, seeds=(0, 1), threads=None, quick={
+        "seeds": [0], "epochs": 2, "n_audio": 2})
     parser.add_argument("task", choices=["mosi", "speed"])
     parser.add_argument("--mosi", type=Path, default=MOSI)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--n-audio", type=int, default=10)
     args = parser.parse_args(argv)
+    import torch
+
     torch.set_num_threads(1)
     return {"mosi": mosi, "speed": speed}[args.task](args)
 

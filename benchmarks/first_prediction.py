@@ -18,15 +18,17 @@ its dependencies (plotting, data-set readers, pandas, matplotlib, h5py should
 not be among them).
 
     python benchmarks/first_prediction.py
+    python benchmarks/first_prediction.py --quick   # one repeat
 """
 
-import argparse
 import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import Timer, make_parser
 
 SNIPPETS = {
     "python": "pass",
@@ -69,15 +71,15 @@ def make_model(path, sample):
 
 
 def run(code, env):
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
-    return time.perf_counter() - start
+    with Timer() as t:
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    return t.wall
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None):
+    parser = make_parser(__doc__, seeds=None, threads=None, quick={"repeats": 1})
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     import os
 
     env = dict(os.environ, OMP_NUM_THREADS="1")

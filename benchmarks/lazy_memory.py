@@ -18,7 +18,8 @@ growing with the corpus.
 Run::
 
     python benchmarks/lazy_memory.py                 # 12000 samples x 20 steps
-    python benchmarks/lazy_memory.py --n 24000 --keep /tmp/corpus
+    python benchmarks/lazy_memory.py --n 24000 --keep corpus_folder
+    python benchmarks/lazy_memory.py --quick          # 1000 samples x 8 steps
 """
 
 import argparse
@@ -32,6 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import make_parser
 
 DIMS = {"text": 300, "audio": 74, "video": 35}
 FILES = {"text": "text_train_emb.h5", "audio": "audio_train.h5", "video": "video_train.h5"}
@@ -89,12 +91,11 @@ def child(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, seeds=None, quick={"n": 1000, "steps": 8})
     parser.add_argument("--n", type=int, default=12000, help="samples in the corpus")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--keep", type=Path, default=None,
                         help="write the corpus here and keep it (default: a temporary folder)")
     parser.add_argument("--child", choices=["eager", "lazy"], help=argparse.SUPPRESS)

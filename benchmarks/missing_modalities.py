@@ -32,6 +32,7 @@ Run (1 thread)::
 
     python benchmarks/missing_modalities.py --seeds 0 1 2 \\
         --plot docs/_static/missing_modalities.png
+    python benchmarks/missing_modalities.py --quick   # seed 0, 400 samples, 2 epochs
 
 ``--no-mosi`` skips CMU-MOSI; without its files (``../shared/datasets/
 cmu-mosi-utterance`` relative to the repository root, or ``--mosi DIR``) it is
@@ -40,26 +41,18 @@ skipped with a message. ``--json FILE`` saves the per-seed results;
 without training.
 """
 
-import argparse
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
+from _common import evaluate, held_out_last, make_parser, synthetic_split
+from mosi import DEFAULT_DATA, have_mosi, load_mosi, standardise
 
 from skmemo import MultimodalData, MultimodalEmotionClassifier
 from skmemo.data import mark_absent
-from skmemo.datasets import make_emotion_dataset
-from skmemo.metrics import weighted_accuracy_score
 from skmemo.model_selection import hold_out_emotion
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mosi import DEFAULT_DATA, FILES, load_mosi, standardise  # noqa: E402
 
 EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 MODALITIES = ("text", "audio", "visual")
@@ -100,27 +93,27 @@ def robustness(models, X_test, evaluate, seed):
 
 
 def synthetic_metrics(Y):
-    def evaluate(clf, X):
-        proba = clf.predict_proba(X)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wacc = weighted_accuracy_score(Y, (proba > 0.5).astype(int))
-        return {"AUC": float(roc_auc_score(Y, proba, average="macro")), "W-Acc": float(wacc)}
-    return evaluate
+    def metrics(clf, X):
+        s = evaluate(clf, X, Y)
+        return {"AUC": s["mean_auc"], "W-Acc": s["mean_wacc"]}
+    return metrics
 
 
 def mosi_metrics(y):
-    def evaluate(clf, X):
-        proba = clf.predict_proba(X)
-        return {"acc": float(np.mean((proba[:, 0] > proba[:, 1]) == y)),
-                "AUC": float(roc_auc_score(y, proba[:, 0]))}
-    return evaluate
+    Y = np.stack([y, 1 - y], axis=1)
+
+    def metrics(clf, X):  # the argmax decision; AUC of P(positive)
+        s = evaluate(clf, X, Y, decision="argmax")
+        return {"acc": float(s["accuracy"][0]), "AUC": float(s["auc"][0])}
+    return metrics
 
 
 def zero_shot_metrics(Y, column):
-    def evaluate(clf, X):
-        return {"AUC": float(roc_auc_score(Y[:, column], clf.predict_proba(X)[:, -1]))}
-    return evaluate
+    Y = held_out_last(Y, column)  # the seen emotions in order, then the added one
+
+    def metrics(clf, X):
+        return {"AUC": evaluate(clf, X, Y, new=Y.shape[1] - 1)["new_auc"]}
+    return metrics
 
 
 def synthetic_estimator(args, seed, dropout, emotions=EMOTIONS):
@@ -133,8 +126,8 @@ def synthetic_estimator(args, seed, dropout, emotions=EMOTIONS):
 def run_synthetic(args):
     per_seed, zero_shot = [], []
     for seed in args.seeds:
-        X, Y = make_emotion_dataset(args.n_samples, seq_len=args.seq_len, random_state=seed)
-        X_tr, X_te, Y_tr, Y_te = train_test_split(X, Y, test_size=0.3, random_state=seed)
+        X_tr, X_te, Y_tr, Y_te = synthetic_split(args.n_samples, seq_len=args.seq_len,
+                                                 seed=seed)
         start = time.perf_counter()
         models = {"complete": synthetic_estimator(args, seed, None).fit(X_tr, Y_tr),
                   "dropout": synthetic_estimator(args, seed, args.dropout).fit(X_tr, Y_tr)}
@@ -158,9 +151,7 @@ def run_synthetic(args):
 
 def run_mosi(args):
     folder = args.mosi.resolve()
-    if not all((folder / n.format(s)).is_file() for n in FILES.values()
-               for s in ("train", "test")):
-        print(f"CMU-MOSI utterance files not found in {folder}: skipped.")
+    if not have_mosi(folder, option="--mosi"):
         return None
     X_train, y_train, X_test, y_test = standardise(load_mosi(folder))
     X_train, X_test = MultimodalData(**X_train), MultimodalData(**X_test)
@@ -257,8 +248,9 @@ def _rates_as_floats(value):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser = make_parser(__doc__, quick={
+        "seeds": [0], "n_samples": 400, "epochs": 2, "mosi_epochs": 2,
+        "zero_shot": ["surprise"]})
     parser.add_argument("--n-samples", type=int, default=2000)
     parser.add_argument("--seq-len", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=15)
@@ -269,13 +261,11 @@ def main(argv=None):
                         help="emotions held out in turn for the zero-shot part")
     parser.add_argument("--mosi", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--no-mosi", action="store_true")
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write the per-seed results here")
     parser.add_argument("--plot", type=Path, help="write the figure here")
     parser.add_argument("--from-json", type=Path,
                         help="report the results saved with --json, without training")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
 
     if args.from_json:
         saved = _rates_as_floats(json.loads(args.from_json.read_text()))

@@ -30,27 +30,22 @@ Run::
 
     python benchmarks/mosi.py                       # default data folder
     python benchmarks/mosi.py --data DIR --seeds 0 1 2 3 4
+    python benchmarks/mosi.py --quick               # seed 0, T and TAV, 3 epochs
 
 The default data folder is ``../shared/datasets/cmu-mosi-utterance`` relative
 to the repository root; the script says so and exits when it is absent.
 """
 
-import argparse
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
-from sklearn.metrics import roc_auc_score
+from _common import MOSI_DATA, Timer, evaluate, have_files, make_parser
 from sklearn.preprocessing import StandardScaler
 
 from skmemo import MultimodalData, MultimodalEmotionClassifier
-from skmemo.metrics import weighted_accuracy_score
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO / ".." / "shared" / "datasets" / "cmu-mosi-utterance"
+DEFAULT_DATA = MOSI_DATA
 FILES = {"text": "text_text_{}0.csv", "audio": "audio_audio_{}0.csv",
          "visual": "video_video_{}0.csv"}
 SUBSETS = {"T": ("text",), "A": ("audio",), "V": ("visual",), "TA": ("text", "audio"),
@@ -86,37 +81,34 @@ def standardise(data):
     return X_train, y_train, X_test, y_test
 
 
-def scores(proba, labels):
-    positive = proba[:, 0] > proba[:, 1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wacc = weighted_accuracy_score(labels[:, None], positive[:, None].astype(int))
+def have_mosi(folder, option="--data"):
+    """True when ``folder`` holds both splits of the three files; else say so."""
+    names = [n.format(s) for s in ("train", "test") for n in FILES.values()]
+    return have_files(folder, names, "CMU-MOSI utterance", option=option)
+
+
+def scores(clf, X, labels):
+    """acc, acc@0.5, W-Acc (argmax decision) and AUC of ``P(positive)``."""
+    s = evaluate(clf, X, np.stack([labels, 1 - labels], axis=1), decision="argmax")
     return {
-        "acc": float(np.mean(positive == labels)),
-        "acc@0.5": float(np.mean((proba[:, 0] > 0.5) == labels)),
-        "W-Acc": float(wacc),
-        "AUC": float(roc_auc_score(labels, proba[:, 0])),
+        "acc": float(s["accuracy"][0]),
+        "acc@0.5": float(np.mean((s["proba"][:, 0] > 0.5) == labels)),
+        "W-Acc": float(s["wacc"][0]),
+        "AUC": float(s["auc"][0]),
     }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, quick={"seeds": [0], "subsets": ["T", "TAV"], "epochs": 3})
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
                         help="folder of the CMU-MOSI utterance CSV files")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--subsets", nargs="+", default=list(SUBSETS), choices=list(SUBSETS))
     parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 
     folder = args.data.resolve()
-    if not all((folder / n.format(s)).is_file() for n in FILES.values()
-               for s in ("train", "test")):
-        print(f"CMU-MOSI utterance files not found in {folder}: benchmark skipped.\n"
-              "Pass --data DIR, the folder holding text_text_train0.csv, "
-              "audio_audio_train0.csv, video_video_train0.csv and their test0 files.")
+    if not have_mosi(folder):
         return 0
-    torch.set_num_threads(args.threads)
     X_train, y_train, X_test, y_test = standardise(load_mosi(folder))
     Y_train = np.stack([y_train, 1 - y_train], axis=1)
     print(f"CMU-MOSI: {len(y_train)} train / {len(y_test)} test utterances, "
@@ -131,11 +123,10 @@ def main(argv=None):
                 ["positive", "negative"], hidden_sizes={"text": 100, "audio": 64, "visual": 64},
                 lr=1e-3, batch_size=64, max_epochs=args.epochs, validation_fraction=0.1,
                 early_stopping_patience=8, random_state=seed, device="cpu")
-            start = time.perf_counter()
-            clf.fit(MultimodalData(**{m: X_train[m] for m in modalities}), Y_train)
-            seconds = time.perf_counter() - start
-            proba = clf.predict_proba(MultimodalData(**{m: X_test[m] for m in modalities}))
-            result = scores(proba, y_test) | {"epochs": len(clf.history_), "s": seconds}
+            with Timer() as t:
+                clf.fit(MultimodalData(**{m: X_train[m] for m in modalities}), Y_train)
+            X_sub = MultimodalData(**{m: X_test[m] for m in modalities})
+            result = scores(clf, X_sub, y_test) | {"epochs": len(clf.history_), "s": t.wall}
             runs.append(result)
             print(f"  {subset:4s} seed {seed}: " + ", ".join(
                 f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"

@@ -24,9 +24,9 @@ Sections (all in one process, so ratios compare like with like):
     python benchmarks/perf.py --plot docs/_static/perf_summary.png
     python benchmarks/perf.py --hidden-sweep 64 128 256 --sweep \
         --sweep-plot docs/_static/perf_sweep.png
+    python benchmarks/perf.py --quick   # 600 samples, 1 epoch, 1 repeat
 """
 
-import argparse
 import json
 import platform
 import time
@@ -34,6 +34,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _common import make_parser
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from skmemo import MultimodalData, MultimodalEmotionClassifier
@@ -220,13 +221,12 @@ def plot_summary(out, path):
     print(f"saved {path}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None):
+    parser = make_parser(__doc__, seeds=None, quick={"n": 600, "epochs": 1, "repeats": 1})
     parser.add_argument("--n", type=int, default=4000)
     parser.add_argument("--seq-len", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--loading", type=int, nargs="*", default=None,
@@ -237,8 +237,7 @@ def main():
     parser.add_argument("--plot", default=None,
                         help="save the training and inference speeds as a figure")
     parser.add_argument("--sweep-plot", default=None, help="save the --sweep figure")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parser.parse_args(argv)
     out = {"machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
                       f"torch {torch.__version__}",
            "date": time.strftime("%Y-%m-%d")}

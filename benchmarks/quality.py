@@ -8,47 +8,46 @@ sizes, the measurement behind the default.
 
     python benchmarks/quality.py
     python benchmarks/quality.py --hidden 32 64 128
+    python benchmarks/quality.py --quick      # 600 samples, 2 epochs, seed 0
 """
 
-import argparse
-import time
-
 import numpy as np
-import torch
-from sklearn.model_selection import train_test_split
+from _common import Timer, evaluate, make_parser, synthetic_split
 
 from skmemo import MultimodalEmotionClassifier
-from skmemo.datasets import DEFAULT_EMOTIONS, make_emotion_dataset
-from skmemo.metrics import emotion_roc_auc_score, weighted_accuracy_score
+from skmemo.datasets import DEFAULT_EMOTIONS
 
 
-def run(seed, hidden=None, n_samples=3000):
-    X, Y = make_emotion_dataset(n_samples, seq_len=20, random_state=seed)
-    Xtr, Xte, Ytr, Yte = train_test_split(X, Y, test_size=0.3, random_state=seed)
+def run(seed, hidden=None, n_samples=3000, max_epochs=None):
+    Xtr, Xte, Ytr, Yte = synthetic_split(n_samples, seq_len=20, seed=seed)
     params = {} if hidden is None else {"hidden_sizes": {"audio": hidden, "visual": hidden}}
+    if max_epochs is not None:
+        params["max_epochs"] = max_epochs
     clf = MultimodalEmotionClassifier(list(DEFAULT_EMOTIONS), random_state=seed, **params)
-    start = time.perf_counter()
-    clf.fit(Xtr, Ytr)
-    seconds = time.perf_counter() - start
-    wacc = weighted_accuracy_score(Yte, clf.predict(Xte), average=None)
-    auc = emotion_roc_auc_score(Yte, clf.predict_proba(Xte), average=None)
-    return wacc, auc, seconds, len(clf.history)
+    with Timer() as t:
+        clf.fit(Xtr, Ytr)
+    scores = evaluate(clf, Xte, Yte)
+    return scores["wacc"], scores["auc"], t.wall, len(clf.history)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+def main(argv=None):
+    parser = make_parser(__doc__, threads=2, quick={
+        "seeds": [0], "n_samples": 600, "max_epochs": 2})
     parser.add_argument("--hidden", type=int, nargs="*", default=None)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    parser.add_argument("--n-samples", type=int, default=3000)
+    parser.add_argument("--max-epochs", type=int, default=None,
+                        help="default: the estimator's own")
+    args = parser.parse_args(argv)
+
+    def fit(seed, hidden=None):
+        return run(seed, hidden, args.n_samples, args.max_epochs)
 
     if args.hidden:
         print("| audio/visual hidden | mean W-Acc | mean AUC | fit s/epoch |")
         print("|---|---|---|---|")
         tables = []
         for h in args.hidden:
-            res = [run(s, h) for s in args.seeds]
+            res = [fit(s, h) for s in args.seeds]
             tables.append((h, res))
             w = [r[0].mean() for r in res]
             a = [r[1].mean() for r in res]
@@ -59,7 +58,7 @@ def main():
             print(f"\naudio/visual hidden size {h}:")
             per_emotion_table(res, args.seeds)
         return
-    per_emotion_table([run(s) for s in args.seeds], args.seeds)
+    per_emotion_table([fit(s) for s in args.seeds], args.seeds)
 
 
 def per_emotion_table(res, seeds):

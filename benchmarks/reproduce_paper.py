@@ -48,16 +48,16 @@ Commands::
         --word-vectors glove.840B.300d.txt --tables 1 4 6
     python benchmarks/reproduce_paper.py --iemocap data/iemocap/iemocap_data.pkl \\
         --allow-pickle --word-vectors glove.840B.300d.txt --tables 2
+    python benchmarks/reproduce_paper.py --mosei data/cmu-mosei --quick   # 2 epochs
 """
 
-import argparse
 import copy
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import evaluate, make_parser, markdown_table
 
 MOSEI = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 IEMOCAP = ["neutral", "happy", "sad", "angry"]
@@ -105,12 +105,6 @@ def _fmt(value):
     return "—" if value is None or not np.isfinite(value) else f"{value:.1f}"
 
 
-def _table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def fit_with_valid(emotions, params, X_train, Y_train, X_valid, Y_valid):
     from skorch.helper import predefined_split
 
@@ -128,15 +122,11 @@ def _select(X, modalities):
     return MultimodalData(**{m: X[m] for m in modalities})
 
 
-def per_emotion(Y, proba, pred, accuracy=False):
-    from skmemo.metrics import emotion_roc_auc_score, weighted_accuracy_score
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        first = ((pred == Y).mean(axis=0) if accuracy
-                 else weighted_accuracy_score(Y, pred, average=None))
-        auc = emotion_roc_auc_score(Y, proba, average=None)
-    return 100 * np.asarray(first, float), 100 * np.asarray(auc, float)
+def per_emotion(clf, X, Y, accuracy=False):
+    """Per-emotion W-Acc (``accuracy=True``: accuracy) and AUC, in percent."""
+    s = evaluate(clf, X, Y)
+    first = s["accuracy"] if accuracy else s["wacc"]
+    return 100 * np.asarray(first, float), 100 * np.asarray(s["auc"], float)
 
 
 def table_1_and_6(mosei, args, subsets):
@@ -148,8 +138,7 @@ def table_1_and_6(mosei, args, subsets):
         clf = fit_with_valid(MOSEI, params, _select(mosei.train.data, mods), mosei.train.target,
                              _select(mosei.valid.data, mods), mosei.valid.target)
         X_test = _select(mosei.test.data, mods)
-        wacc, auc = per_emotion(mosei.test.target, clf.predict_proba(X_test),
-                                clf.predict(X_test))
+        wacc, auc = per_emotion(clf, X_test, mosei.test.target)
         results[name] = {"wacc": wacc.tolist(), "auc": auc.tolist(),
                          "epochs": len(clf.history_)}
         print(f"  fitted {name}: {len(clf.history_)} epochs, mean W-Acc {wacc.mean():.1f}",
@@ -161,8 +150,7 @@ def table_2(iemocap, args):
     params = settings("iemocap", args)
     clf = fit_with_valid(IEMOCAP, params, iemocap.train.data, iemocap.train.target,
                          iemocap.valid.data, iemocap.valid.target)
-    acc, auc = per_emotion(iemocap.test.target, clf.predict_proba(iemocap.test.data),
-                           clf.predict(iemocap.test.data), accuracy=True)
+    acc, auc = per_emotion(clf, iemocap.test.data, iemocap.test.target, accuracy=True)
     return {"acc": acc.tolist(), "auc": auc.tolist(), "epochs": len(clf.history_)}
 
 
@@ -205,7 +193,7 @@ def table_4(mosei, args):
 
 def _scores_t4(clf, X, Y):
     """(unseen W-Acc, unseen AUC, mean W-Acc over all, mean AUC over all); last column unseen."""
-    wacc, auc = per_emotion(Y, clf.predict_proba(X), clf.predict(X))
+    wacc, auc = per_emotion(clf, X, Y)
     return [wacc[-1], auc[-1], float(np.nanmean(wacc)), float(np.nanmean(auc))]
 
 
@@ -218,14 +206,14 @@ def report(ours):
             (np.mean(t1["wacc"]), np.mean(t1["auc"])) if e == "average"
             else (t1["wacc"][i], t1["auc"][i]))
         rows.append([e, PAPER_T1[e][0], _fmt(mine[0]), PAPER_T1[e][1], _fmt(mine[1])])
-    print("\nTable 1, CMU-MOSEI (T+A+V)\n" + _table(
+    print("\nTable 1, CMU-MOSEI (T+A+V)\n" + markdown_table(
         ["emotion", "paper W-Acc", "ours W-Acc", "paper AUC", "ours AUC"], rows))
 
     t2 = ours.get("2")
     rows = [[e, PAPER_T2[e][0], _fmt(None if t2 is None else t2["acc"][IEMOCAP.index(e)]),
              PAPER_T2[e][1], _fmt(None if t2 is None else t2["auc"][IEMOCAP.index(e)])]
             for e in ("happy", "sad", "angry", "neutral")]
-    print("\nTable 2, IEMOCAP\n" + _table(
+    print("\nTable 2, IEMOCAP\n" + markdown_table(
         ["emotion", "paper Acc", "ours Acc", "paper AUC", "ours AUC"], rows))
 
     t4 = ours.get("4", {})
@@ -234,7 +222,7 @@ def report(ours):
         for e, paper in by_emotion.items():
             mine = t4.get(e, {}).get(setting, [None] * 4)
             rows.append([setting, e] + [f"{p} / {_fmt(m)}" for p, m in zip(paper, mine)])
-    print("\nTable 4, CMU-MOSEI zero- and few-shot (paper / ours)\n" + _table(
+    print("\nTable 4, CMU-MOSEI zero- and few-shot (paper / ours)\n" + markdown_table(
         ["setting", "held out", "unseen W-Acc", "unseen AUC", "all W-Acc", "all AUC"], rows))
 
     t6 = ours.get("6", {})
@@ -242,12 +230,13 @@ def report(ours):
     for name, paper in PAPER_T6.items():
         mine = t6.get(name, {}).get("wacc", [None] * 6)
         rows.append([name] + [f"{p} / {_fmt(m)}" for p, m in zip(paper, mine)])
-    print("\nTable 6, CMU-MOSEI W-Acc per modality subset (paper / ours)\n" + _table(
+    print("\nTable 6, CMU-MOSEI W-Acc per modality subset (paper / ours)\n" + markdown_table(
         ["modalities"] + MOSEI, rows))
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, seeds=None, threads=None, quick={"max_epochs": 2},
+                         out=True, out_help="write our numbers to this JSON file")
     parser.add_argument("--mosei", type=Path, help="legacy processed CMU-MOSEI folder")
     parser.add_argument("--iemocap", type=Path, help="MulT iemocap_data.pkl")
     parser.add_argument("--allow-pickle", action="store_true",
@@ -260,7 +249,6 @@ def main(argv=None):
     parser.add_argument("--max-epochs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", type=Path, help="write our numbers to this JSON file")
     args = parser.parse_args(argv)
 
     need_mosei = {"1", "4", "6"} & set(args.tables)

@@ -11,6 +11,7 @@ epoch's training samples per second (the whole corpus over the slowest
 process's epoch time) is reported.
 
     python benchmarks/scale_out.py --samples 8000 --epochs 3
+    python benchmarks/scale_out.py --quick   # 512 samples x 8 steps, 2 epochs
 
 Prints one line per process count and the ratio, then the same corpus trained
 in this process without ``torch.distributed``, with random and with length-aware
@@ -24,10 +25,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import Timer, make_parser
 
 
 def _port():
@@ -62,8 +63,9 @@ def worker(args):
         Path(args.out).write_text(json.dumps({"durs": durs}))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None):
+    parser = make_parser(__doc__, seeds=None, threads=None, quick={
+        "samples": 512, "steps": 8, "epochs": 2})
     parser.add_argument("--samples", type=int, default=8000)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=3)
@@ -71,7 +73,7 @@ def main():
     parser.add_argument("--procs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
     results = {}
@@ -82,10 +84,10 @@ def main():
                    str(procs), "--master_port", str(_port()), __file__, "--worker",
                    "--out", str(out), "--samples", str(args.samples), "--steps", str(args.steps),
                    "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
-            start = time.perf_counter()
-            subprocess.run(cmd, check=True, env=dict(os.environ, OMP_NUM_THREADS="1"),
-                           capture_output=True)
-            wall = time.perf_counter() - start
+            with Timer() as t:
+                subprocess.run(cmd, check=True, env=dict(os.environ, OMP_NUM_THREADS="1"),
+                               capture_output=True)
+            wall = t.wall
             durs = json.loads(out.read_text())["durs"]
         best = min(durs[1:] or durs)
         results[procs] = args.samples / best

@@ -19,24 +19,26 @@ Also recorded, from the same fitted skmemo models (no extra training):
 Run (results are cached per fit in ``--cache``, so an interrupted run resumes)::
 
     python benchmarks/zero_shot.py --seeds 0 1 2 --n-samples 3000 --epochs 10
+    python benchmarks/zero_shot.py --quick   # seed 0, 400 samples, 1 epoch
+
+``--quick`` starts from an empty cache and writes it to
+``benchmarks/out/zero_shot_quick.json``, never into the full run's cache.
 
 ``--mosi DIR`` also checks whether the protocol applies to the CMU-MOSI
 utterance features (binary sentiment).
 """
 
-import argparse
 import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
+from _common import OUT, Timer, have_files, make_parser, mean_std, synthetic_split
 from sklearn.model_selection import train_test_split
 
 from skmemo import MultimodalEmotionClassifier
 from skmemo.baselines import EarlyFusionLSTMClassifier, LateFusionLSTMClassifier
-from skmemo.datasets import make_emotion_dataset
 from skmemo.inspection import emotion_distances
 from skmemo.metrics import emotion_roc_auc_score
 from skmemo.model_selection import (
@@ -76,13 +78,12 @@ def make_estimator(name, args, seed):
 def run_one(name, seed, held, data, args):
     X_tr, X_te, Y_tr, Y_te = data
     est = make_estimator(name, args, seed)
-    start = time.perf_counter()
-    res = zero_shot_evaluation(est, X_tr, Y_tr, X_te, Y_te, emotions=EMOTIONS,
-                               held_out=held, modality_subsets=SUBSETS,
-                               return_estimators=True)
-    seconds = time.perf_counter() - start
+    with Timer() as t:
+        res = zero_shot_evaluation(est, X_tr, Y_tr, X_te, Y_te, emotions=EMOTIONS,
+                                   held_out=held, modality_subsets=SUBSETS,
+                                   return_estimators=True)
     fitted = res.pop("estimator")[0]
-    record = {"rows": res, "seconds": seconds, "epochs": len(fitted.history_)}
+    record = {"rows": res, "seconds": t.wall, "epochs": len(fitted.history_)}
     if name == "skmemo":
         d = emotion_distances(fitted)
         record["rank_correlation"] = {m: d.rank_correlation[m] for m in ("audio", "visual")}
@@ -109,13 +110,6 @@ def run_one(name, seed, held, data, args):
     return record
 
 
-def mean_sd(values, digits=3):
-    values = np.asarray(values, dtype=float)
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
-
-
 def cell(cache, model, seeds, held, subset, metric):
     out = []
     for seed in seeds:
@@ -136,7 +130,7 @@ def report(cache, seeds):
     for model in MODELS:
         per = [cell(cache, model, seeds, h, "TAV", "unseen_auc") for h in EMOTIONS]
         means = np.mean(per, axis=0)  # per seed, mean over emotions
-        add(f"| {model} | " + " | ".join(mean_sd(v) for v in per) + f" | {mean_sd(means)} |")
+        add(f"| {model} | " + " | ".join(mean_std(v) for v in per) + f" | {mean_std(means)} |")
 
     add("\n### Means over the six held-out emotions (TAV)\n")
     add("| model | unseen AUC | unseen W-Acc | unseen F1 | seen AUC | seen W-Acc |"
@@ -146,7 +140,7 @@ def report(cache, seeds):
         parts = []
         for metric in ("unseen_auc", "unseen_wacc", "unseen_f1", "seen_auc", "seen_wacc"):
             per = [cell(cache, model, seeds, h, "TAV", metric) for h in EMOTIONS]
-            parts.append(mean_sd(np.mean(per, axis=0)))
+            parts.append(mean_std(np.mean(per, axis=0)))
         secs = [cache[f"{model}|{s}|{h}"]["seconds"] for s in seeds for h in EMOTIONS]
         add(f"| {model} | " + " | ".join(parts) + f" | {np.mean(secs):.0f} |")
 
@@ -180,8 +174,8 @@ def report(cache, seeds):
     add("|---" * (len(EMOTIONS) + 2) + "|")
     for subset in SUBSETS:
         per = [cell(cache, "skmemo", seeds, h, subset, "unseen_auc") for h in EMOTIONS]
-        add(f"| {subset} | " + " | ".join(mean_sd(v) for v in per)
-            + f" | {mean_sd(np.mean(per, axis=0))} |")
+        add(f"| {subset} | " + " | ".join(mean_std(v) for v in per)
+            + f" | {mean_std(np.mean(per, axis=0))} |")
 
     add("\n### Mean zero-shot AUC over the six emotions, per subset and model\n")
     add("| modalities | " + " | ".join(MODELS) + " |")
@@ -190,7 +184,7 @@ def report(cache, seeds):
         row = []
         for model in MODELS:
             per = [cell(cache, model, seeds, h, subset, "unseen_auc") for h in EMOTIONS]
-            row.append(mean_sd(np.mean(per, axis=0)))
+            row.append(mean_std(np.mean(per, axis=0)))
         add(f"| {subset} | " + " | ".join(row) + " |")
 
     add("\n### Word forms: skmemo zero-shot AUC (TAV) of each form of the held-out "
@@ -204,7 +198,7 @@ def report(cache, seeds):
         cos = vecs @ vecs[0] / (np.linalg.norm(vecs, axis=1) * np.linalg.norm(vecs[0]))
         for form, c in zip(forms, cos):
             aucs = [cache[f"skmemo|{s}|{held}"]["forms"][form] for s in seeds]
-            add(f"| {held} | {form} | {c:.2f} | {mean_sd(aucs)} |")
+            add(f"| {held} | {form} | {c:.2f} | {mean_std(aucs)} |")
 
     add("\n### Emotion distances: Spearman correlation with the text space "
         "(paper Figure 3)\n")
@@ -213,15 +207,14 @@ def report(cache, seeds):
     for m in ("audio", "visual"):
         vals = [cache[f"skmemo|{s}|{h}"]["rank_correlation"][m]
                 for s in seeds for h in EMOTIONS]
-        add(f"| {m} | {mean_sd(vals)} (over {len(vals)} fitted models) |")
+        add(f"| {m} | {mean_std(vals)} (over {len(vals)} fitted models) |")
     return "\n".join(lines)
 
 
 def supervised_forms(args, seed=0):
     """select_word_forms(method="supervised") for two emotions: validation AUC per form."""
-    X, Y = make_emotion_dataset(args.n_samples, emotions=EMOTIONS, seq_len=args.seq_len,
-                                random_state=seed)
-    X_tr, _, Y_tr, _ = train_test_split(X, Y, test_size=0.25, random_state=seed)
+    X_tr, _, Y_tr, _ = synthetic_split(args.n_samples, seq_len=args.seq_len, seed=seed,
+                                       test_size=0.25, emotions=EMOTIONS)
     X_fit, X_val, Y_fit, Y_val = train_test_split(X_tr, Y_tr, test_size=0.2,
                                                   random_state=seed)
     candidates = {e: [e] + FORMS[e] for e in args.supervised_forms}
@@ -229,11 +222,11 @@ def supervised_forms(args, seed=0):
              "|---|---|---|---|"]
     found = {}
     for method in ("supervised", "zero_shot"):
-        start = time.perf_counter()
-        found[method] = select_word_forms(
-            make_estimator("skmemo", args, seed), X_fit, Y_fit, X_val, Y_val,
-            emotions=EMOTIONS, candidates=candidates, method=method, verbose=1)
-        print(f"[forms] {method}: {time.perf_counter() - start:.0f} s", flush=True)
+        with Timer() as t:
+            found[method] = select_word_forms(
+                make_estimator("skmemo", args, seed), X_fit, Y_fit, X_val, Y_val,
+                emotions=EMOTIONS, candidates=candidates, method=method, verbose=1)
+        print(f"[forms] {method}: {t.wall:.0f} s", flush=True)
     for e, forms in candidates.items():
         for f in forms:
             lines.append(f"| {e} | {f} | {found['supervised'].scores[e][f]:.3f} | "
@@ -249,8 +242,7 @@ def check_mosi(directory):
     import pandas as pd
 
     path = Path(directory) / "text_text_train0.csv"
-    if not path.exists():
-        print(f"[mosi] {path} not found: skipped")
+    if not have_files(directory, [path.name], "[mosi] CMU-MOSI utterance", option="--mosi"):
         return
     labels = pd.read_csv(path, header=None).iloc[:, -1].to_numpy().astype(int)
     Y = np.stack([labels, 1 - labels], axis=1)  # columns positive, negative
@@ -263,24 +255,22 @@ def check_mosi(directory):
               " -> one class only, nothing to learn")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+def main(argv=None):
+    parser = make_parser(__doc__, cache=Path("zero_shot_cache.json"), quick={
+        "seeds": [0], "n_samples": 400, "epochs": 1, "random_rows": 5,
+        "cache": OUT / "zero_shot_quick.json"})
     parser.add_argument("--n-samples", type=int, default=3000)
     parser.add_argument("--seq-len", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--hidden", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
     parser.add_argument("--random-rows", type=int, default=50,
                         help="extra fresh output rows scored per fitted baseline")
-    parser.add_argument("--cache", default="zero_shot_cache.json")
     parser.add_argument("--mosi", default=None, help="folder of the CMU-MOSI CSV files")
     parser.add_argument("--supervised-forms", nargs="*", default=None, choices=EMOTIONS,
                         help="only run select_word_forms (both methods) for these emotions")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parser.parse_args(argv)
     if args.supervised_forms:
         supervised_forms(args, seed=args.seeds[0])
         return
@@ -288,11 +278,13 @@ def main():
     if args.mosi:
         check_mosi(args.mosi)
     cache = json.loads(Path(args.cache).read_text()) if os.path.exists(args.cache) else {}
+    if args.quick:  # every quick run fits afresh
+        cache = {}
+        args.cache.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     for seed in args.seeds:
-        X, Y = make_emotion_dataset(args.n_samples, emotions=EMOTIONS, seq_len=args.seq_len,
-                                    random_state=seed)
-        data = train_test_split(X, Y, test_size=0.25, random_state=seed)
+        data = synthetic_split(args.n_samples, seq_len=args.seq_len, seed=seed,
+                               test_size=0.25, emotions=EMOTIONS)
         for held in EMOTIONS:
             for model in args.models:
                 key = f"{model}|{seed}|{held}"

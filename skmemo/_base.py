@@ -40,7 +40,7 @@ from ._zero_shot import ZeroShotMixin
 from .data import align_y, check_X, check_y
 from .exceptions import NotFittedError
 from .metrics import weighted_accuracy_score
-from .vectors import emotion_vectors, parse_emotion
+from .vectors import emotion_vectors, parse_emotion, set_source_params
 
 __all__ = []
 
@@ -599,6 +599,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         if "threshold" in params and fitted:
             thresholds = self._resolve_thresholds(
                 params["threshold"], self.emotions_, previous=self.thresholds_)
+        params = set_source_params(self.word_vectors, params)
         super().set_params(**params)
         if thresholds is not None:
             self.thresholds_ = thresholds

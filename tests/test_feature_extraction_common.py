@@ -17,6 +17,7 @@ from skmemo.feature_extraction import (
     AudioFeaturizer,
     FaceFeatureReader,
     MultimodalColumns,
+    TextEncoder,
     WordVectorizer,
 )
 
@@ -27,6 +28,7 @@ ESTIMATORS = {
     "audio_featurizer": AudioFeaturizer(),
     "face_reader": FaceFeatureReader(),
     "columns": MultimodalColumns(text=WordVectorizer()),
+    "text_encoder": TextEncoder(),  # data-free checks: no model is loaded
 }
 # transformers: the classifier-only check is not theirs
 CHECKS = [c for c in DICT_INPUT_CHECKS if c != "check_estimators_unfitted"]

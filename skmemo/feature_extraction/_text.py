@@ -144,6 +144,88 @@ class _Lookup:
         )
 
 
+def as_texts(X):
+    """``X`` (a list, 1-D array, Series or one-column table of str) as a list of str."""
+    if isinstance(X, str):
+        raise TypeError(
+            "X must be a sequence of strings, one per utterance, not one string; "
+            "wrap it in a list: [text]")
+    if hasattr(X, "ndim") and X.ndim == 2:
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"X must be one column of strings; got a table of shape {X.shape}. "
+                "Select the text column, or use MultimodalColumns")
+        X = X.iloc[:, 0] if hasattr(X, "iloc") else X[:, 0]  # a 1-column table
+    try:
+        texts = list(X)
+    except TypeError:
+        raise TypeError(
+            f"X must be a sequence of strings; got {type(X).__name__}") from None
+    bad = [(i, t) for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        i, t = bad[0]
+        raise TypeError(
+            f"X must hold strings; item {i} is {type(t).__name__} {t!r} "
+            f"({len(bad)} non-string item(s); fill missing text with '' and set "
+            "empty='zero' to keep them)")
+    if not texts:
+        raise ValueError("X holds no utterance")
+    return texts
+
+
+def pad_sequences(rows, d, max_len, truncation, padding):
+    """Cut and zero-pad per-utterance step lists to one ``(n, T, d)`` array.
+
+    Parameters
+    ----------
+    rows : list of (list of ndarray of shape (d,) or ndarray of shape (t, d))
+        The steps of each utterance; an empty one becomes one zero step.
+    d : int
+        Feature dimension.
+    max_len : int
+        Longest sequence kept; ``T`` is the longest kept length.
+    truncation, padding : {"pre", "post"}
+        Which end of a longer sequence is cut, where the zeros go.
+
+    Returns
+    -------
+    out : ndarray of shape (n, T, d), float32
+    lengths : ndarray of shape (n,), int64
+    """
+    lengths = np.array([min(max(len(v), 1), max_len) for v in rows], np.int64)
+    T = int(lengths.max())
+    out = np.zeros((len(rows), T, d), np.float32)
+    for i, vecs in enumerate(rows):
+        if not len(vecs):
+            continue
+        if len(vecs) > max_len:
+            vecs = vecs[-max_len:] if truncation == "pre" else vecs[:max_len]
+        seq = np.stack(vecs) if isinstance(vecs, list) else np.asarray(vecs, np.float32)
+        if seq.shape[1] != d:
+            raise ValueError(
+                f"vectors have {seq.shape[1]} dimensions in utterance {i}, but "
+                f"{d} were seen in fit")
+        if padding == "pre":
+            out[i, T - len(seq):] = seq
+        else:
+            out[i, :len(seq)] = seq
+    return out, lengths
+
+
+def check_choices(est, choices):
+    """Raise if a parameter of ``est`` is not one of its allowed values."""
+    for name, allowed in choices:
+        if getattr(est, name) not in allowed:
+            raise ValueError(
+                f"{name} must be one of {list(allowed)}, got {getattr(est, name)!r}")
+
+
+def check_positive_int(name, value):
+    """Raise unless ``value`` is a positive integer (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 class WordVectorizer(TransformerMixin, BaseEstimator):
     """Turn raw utterances into word-vector sequences for the estimator.
 
@@ -226,41 +308,9 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         return state
 
     def _check_params(self):
-        for name, allowed in (("oov", _OOV), ("empty", _EMPTY), ("truncation", _SIDES),
-                              ("padding", _SIDES)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
-        if (isinstance(self.max_len, bool) or not isinstance(self.max_len, (int, np.integer))
-                or self.max_len < 1):
-            raise ValueError(f"max_len must be a positive integer, got {self.max_len!r}")
-
-    def _texts(self, X):
-        if isinstance(X, str):
-            raise TypeError(
-                "X must be a sequence of strings, one per utterance, not one string; "
-                "wrap it in a list: [text]")
-        if hasattr(X, "ndim") and X.ndim == 2:
-            if X.shape[1] != 1:
-                raise ValueError(
-                    f"X must be one column of strings; got a table of shape {X.shape}. "
-                    "Select the text column, or use MultimodalColumns")
-            X = X.iloc[:, 0] if hasattr(X, "iloc") else X[:, 0]  # a 1-column table
-        try:
-            texts = list(X)
-        except TypeError:
-            raise TypeError(
-                f"X must be a sequence of strings; got {type(X).__name__}") from None
-        bad = [(i, t) for i, t in enumerate(texts) if not isinstance(t, str)]
-        if bad:
-            i, t = bad[0]
-            raise TypeError(
-                f"X must hold strings; item {i} is {type(t).__name__} {t!r} "
-                f"({len(bad)} non-string item(s); fill missing text with '' and set "
-                "empty='zero' to keep them)")
-        if not texts:
-            raise ValueError("X holds no utterance")
-        return texts
+        check_choices(self, (("oov", _OOV), ("empty", _EMPTY), ("truncation", _SIDES),
+                             ("padding", _SIDES)))
+        check_positive_int("max_len", self.max_len)
 
     def _get_lookup(self):
         lookup = self.__dict__.get("_lookup")
@@ -282,7 +332,7 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         self
         """
         self._check_params()
-        texts = self._texts(X)
+        texts = as_texts(X)
         lookup = self._get_lookup()
         probe = {t for text in texts[:200] for t in self.tokenize(text)}
         self.n_features_out_ = lookup.dim(probe)
@@ -315,7 +365,7 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         self._check_params()
-        texts = self._texts(X)
+        texts = as_texts(X)
         lookup = self._get_lookup()
         tokenised = [self.tokenize(t) for t in texts]
         lookup.ensure({t for tokens in tokenised for t in tokens}
@@ -348,21 +398,5 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
                 f"{len(empty)} utterance(s) have no token with a word vector (first at "
                 f"index {empty[0]}: {shown}); set empty='zero' to encode them as one zero "
                 "step")
-        lengths = np.array([min(max(len(v), 1), self.max_len) for v in rows], np.int64)
-        T = int(lengths.max())
-        out = np.zeros((len(rows), T, d), np.float32)
-        for i, vecs in enumerate(rows):
-            if not vecs:
-                continue
-            if len(vecs) > self.max_len:
-                vecs = vecs[-self.max_len:] if self.truncation == "pre" else vecs[:self.max_len]
-            seq = np.stack(vecs)
-            if seq.shape[1] != d:
-                raise ValueError(
-                    f"word vectors have {seq.shape[1]} dimensions in utterance {i}, but "
-                    f"{d} were seen in fit")
-            if self.padding == "pre":
-                out[i, T - len(seq):] = seq
-            else:
-                out[i, :len(seq)] = seq
+        out, lengths = pad_sequences(rows, d, self.max_len, self.truncation, self.padding)
         return MultimodalData(text=out, text_lengths=lengths)
