@@ -275,7 +275,10 @@ def test_partial_fit_gem_with_context(context_pipeline):
     df, y = corpus(6, seed=3)
     df["Dialogue_ID"] += 300
     X = pipe[:-1].transform(df)
-    pipe[-1].partial_fit_gem(X, y, epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the fitted task's memory constrains this one
+        pipe[-1].partial_fit_gem(X, y, epochs=1, new_task=True)
+    assert "gem_violations" in pipe[-1].history_[-1]
     assert pipe.predict_proba(df).shape == (len(df), 2)
 
 
