@@ -136,9 +136,10 @@ def test_bad_tables():
         DialogueContext(speaker="Who").fit(table())
     with pytest.raises(TypeError, match="X must be a pandas DataFrame"):
         DialogueContext().fit(["Okay."])
+    ctx = DialogueContext().fit(table().iloc[:2])
     with pytest.raises(TypeError, match="mixes strings and other values"):
-        DialogueContext().fit_transform(table().assign(Utterance=["a", 1.0, "b", "c", "d",
-                                                                  "e"]))
+        ctx.fit_transform(table().assign(Utterance=["a", 1.0, "b", "c", "d", "e"]))
+    np.testing.assert_array_equal(ctx.dialogues_, [0])  # the failed call changed nothing
 
 
 def test_not_fitted():

@@ -293,22 +293,23 @@ class DialogueContext(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit, then give each row its context (no leak check: these rows are the fit's).
+
+        Everything is checked and built before any fitted attribute is set, so
+        a call that raises leaves the transformer as it was.
+        """
         columns = self._check_params()
         frame = _frame(X)
-        self._context(frame)  # validates ids and order before anything is stored
-        for c in columns:
-            _column(frame, c, "context")
-        if self.speaker is not None:
-            _column(frame, self.speaker, "speaker")
+        out = self._transform(frame, columns)  # validates ids, order, columns
         self.dialogues_ = np.asarray(self._dialogue_ids(frame).unique())
         self.columns_ = columns
         self.n_features_in_ = frame.shape[1]
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        return self
-
-    def fit_transform(self, X, y=None):
-        """Fit, then give each row its context (no leak check: these rows are the fit's)."""
-        return self.fit(X)._transform(_frame(X))
+        return out
 
     def transform(self, X):
         """Give each row its preceding utterances.
@@ -350,16 +351,18 @@ class DialogueContext(TransformerMixin, BaseEstimator):
                 if self.leak == "error":
                     raise ValueError(message)
                 warnings.warn(message, DialogueLeakWarning, stacklevel=2)
-        return self._transform(frame)
+        return self._transform(frame, self.columns_)
 
-    def _transform(self, frame):
+    def _transform(self, frame, columns):
+        for name in columns:
+            _column(frame, name, "context")
         context = self._context(frame)
         out = frame.copy()
         speakers = None
         if self.speaker is not None:
             speakers = _column(frame, self.speaker, "speaker").to_numpy(dtype=object)
             speakers = np.array([None if _isna(s) else s for s in speakers], dtype=object)
-        for name in self.columns_:
+        for name in columns:
             values = _column(frame, name, "context").tolist()
             if all(isinstance(v, str) for v in values):
                 out[name] = self._strings(values, speakers, context)
