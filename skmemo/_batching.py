@@ -24,6 +24,9 @@ the GPU is sliced there (no copy through the CPU, no pinned memory), so a
 corpus moved to the GPU once is never copied again.
 """
 
+import os
+import warnings
+
 import numpy as np
 import torch
 from skorch.dataset import Dataset
@@ -182,6 +185,40 @@ def world_size():
     if dist.is_available() and dist.is_initialized():
         return dist.get_world_size()
     return 1
+
+
+def check_world_size(net):
+    """Refuse a run whose processes would each train alone.
+
+    A launcher (``torchrun``, ``accelerate launch``) says in ``WORLD_SIZE``
+    how many processes it started. When the estimator's accelerator
+    (skorch's ``AccelerateMixin``) counts another number of processes, each
+    would train alone on all the data and end with its own model: on a
+    machine without GPU ``Accelerator()`` does not join the processes, and
+    ``Accelerator(cpu=True)`` does (gloo). Without an accelerator a warning
+    says that the processes train alone.
+    """
+    try:
+        launched = int(os.environ.get("WORLD_SIZE", ""))
+    except ValueError:
+        return
+    accelerator = getattr(net, "accelerator", None)
+    together = (world_size() if accelerator is None
+                else getattr(accelerator, "num_processes", None))
+    if launched <= 1 or together == launched:
+        return
+    message = (f"the launcher started {launched} processes (WORLD_SIZE={launched}) but "
+               f"this one trains with {together}: each would train alone on all the "
+               "data and end with its own model")
+    if accelerator is not None:
+        raise ValueError(
+            f"{message}. The accelerator does not join the processes; on a machine "
+            "without GPU pass accelerator=Accelerator(cpu=True) (gloo), with GPUs "
+            "launch one process per GPU")
+    warnings.warn(
+        f"{message}. To train together, use skorch's AccelerateMixin with "
+        "accelerator=Accelerator() (Accelerator(cpu=True) without GPU); see the "
+        "performance guide", UserWarning, stacklevel=4)
 
 
 def _take(array, idx, key):

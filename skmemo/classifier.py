@@ -78,7 +78,9 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
         fitted estimator updates it at once.
     class_weight : {"balanced", None}, default="balanced"
         "balanced" sets the BCE ``pos_weight`` of each emotion to
-        negatives / positives in the training labels (the paper's loss).
+        negatives / positives in the training labels (the paper's loss); an
+        emotion positive in every sample gets 1 instead of 0 (which would
+        make its loss identically 0), with a warning.
     lr : float, default=1e-3
     batch_size : int, default=64
     max_epochs : int, default=30
@@ -136,7 +138,9 @@ class MultimodalEmotionClassifier(ContinualMixin, _EmotionNetBase):
         "auto" uses CUDA when available. ``get_params`` returns the value you
         set; the attribute ``device`` reads as the resolved device.
     verbose : int, default=0
-        1 prints a table per epoch and a progress bar.
+        1 prints a table per epoch (a new header when its columns change;
+        colours only on a terminal, plain text in a log or a pipe) and, when
+        stderr is a terminal, a progress bar.
     train_split : "auto", None or callable, default="auto"
         skorch's ``train_split``; "auto" builds a non-stratified split from
         ``validation_fraction`` and ``random_state``.

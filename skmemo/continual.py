@@ -261,8 +261,8 @@ class ContinualMixin:
             constraints, and the textual embeddings of the emotions added since
             the protected tasks become trainable for the call, starting from
             their word vectors (the fitted emotions' embeddings stay fixed).
-            ``"all"``: every trainable parameter, embeddings fixed (the
-            behaviour before 0.2).
+            ``"all"``: every trainable parameter, embeddings fixed (what
+            ``partial_fit_gem`` trained before it had ``update``).
         new_emotion_lr : float or None, default=0.01
             Learning rate of the new emotions' embeddings with
             ``update="emotions"``; None keeps them fixed.

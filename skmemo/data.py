@@ -542,6 +542,20 @@ def _numeric_labels(y):
     raise ValueError(f"y must hold 0/1 numbers; got dtype {y.dtype}")
 
 
+def _ragged_y_message(y, exc):
+    """The error for a ``y`` NumPy cannot read as an array (rows of unequal length)."""
+    rows = y if isinstance(y, (list, tuple)) else []
+    named = [row for row in rows[:1000] if isinstance(row, (list, tuple, set, frozenset))
+             and any(isinstance(v, str) for v in row)]
+    if named:
+        return (
+            f"y looks like lists of emotion names (e.g. {list(named[0])!r}), one list "
+            "per sample; the estimator takes a 0/1 matrix with one column per emotion. "
+            "Encode them first, e.g. with "
+            "sklearn.preprocessing.MultiLabelBinarizer(classes=emotions).fit_transform(y)")
+    return f"y must be a 2-D array-like of 0/1 values, rows of equal length: {exc}"
+
+
 def check_y(y, n_samples=None, n_emotions=None):
     """Validate a label matrix and return it as a float32 array ``(n, K)``.
 
@@ -585,7 +599,7 @@ def check_y(y, n_samples=None, n_emotions=None):
     try:
         y = np.asarray(y)
     except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"y must be a 2-D array-like of 0/1 values: {exc}") from None
+        raise TypeError(_ragged_y_message(y, exc)) from None
     if y.ndim != 2:
         raise ValueError(
             f"y must be a 2-D (n_samples, n_emotions) binary indicator matrix; got "

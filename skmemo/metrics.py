@@ -22,8 +22,11 @@ here returns a defined value and raises one
 The scorers (:func:`get_scorer`) are module-level objects made with
 :func:`sklearn.metrics.make_scorer`, so they work in ``cross_val_score``,
 ``cross_validate`` and ``GridSearchCV(scoring={...}, refit=...)``. scikit-learn
-only accepts its own names as ``scoring`` strings: pass skmemo's scorer
-objects, not their names.
+only accepts its own names as ``scoring`` strings: there, pass skmemo's scorer
+objects, not their names. The estimators' scoring callbacks (skorch's
+``EpochScoring`` / ``BatchScoring`` in ``callbacks``) take the names too, e.g.
+``EpochScoring("emotion_roc_auc", lower_is_better=False)``; a name that neither
+skmemo nor scikit-learn knows is refused before training.
 """
 
 import warnings

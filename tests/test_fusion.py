@@ -88,12 +88,12 @@ def test_class_weights_favour_rare_emotions():
     assert w.sum().item() == pytest.approx(1.0) and w[1] > w[0]
 
 
-def test_estimator_with_cross_attention_and_swfc(data):
-    X, Y = data
-    clf = small_clf(fusion="cross_attention", swfc_weight=0.5, max_epochs=2,
+def test_estimator_with_cross_attention_and_swfc(small_data):
+    X, Y = small_data
+    clf = small_clf(fusion="cross_attention", swfc_weight=0.5, max_epochs=1,
                     module__attention_dim=8, module__attention_heads=2)
     clf.fit(X, Y)
-    base = small_clf(fusion="cross_attention", max_epochs=2, module__attention_dim=8,
+    base = small_clf(fusion="cross_attention", max_epochs=1, module__attention_dim=8,
                      module__attention_heads=2).fit(X, Y)
     # the auxiliary loss is part of the training loss
     assert clf.history[0, "train_loss"] != base.history[0, "train_loss"]

@@ -222,3 +222,52 @@ def test_scorers_in_model_selection(K):
     search = GridSearchCV(est, {}, cv=KFold(3), scoring=scoring,
                           refit="weighted_accuracy", error_score="raise").fit(X, Y)
     assert search.best_score_ == pytest.approx(res["test_weighted_accuracy"].mean())
+
+
+# ----------------------------------------------------------------------
+# skmemo's scorer names as scoring strings of skorch's scoring callbacks
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["emotion_roc_auc", "weighted_accuracy", "weighted_f1"])
+def test_epoch_scoring_takes_skmemo_scorer_names(small_data, name):
+    from skorch.callbacks import EpochScoring
+    from skorch.helper import predefined_split
+
+    from .conftest import small_clf
+
+    X, Y = small_data
+    Xtr, Xv, Ytr, Yv = X[:90], X[90:], Y[:90], Y[90:]
+    clf = small_clf(max_epochs=1, num_layers=1, early_stopping_patience=None,
+                    train_split=predefined_split((Xv, Yv)),
+                    callbacks=[EpochScoring(name, lower_is_better=False)]).fit(Xtr, Ytr)
+    expected = get_scorer(name)(clf, Xv, Yv)
+    assert clf.history[-1, name] == pytest.approx(expected, rel=1e-6)
+
+
+def test_epoch_scoring_name_set_after_fit_is_resolved_too(small_data):
+    from skorch.callbacks import EpochScoring
+
+    from .conftest import small_clf
+
+    X, Y = small_data
+    clf = small_clf(max_epochs=1, num_layers=1, validation_fraction=0.25,
+                    callbacks=[("score", EpochScoring("accuracy"))])
+    clf.set_params(callbacks__score__scoring="weighted_f1").fit(X, Y)
+    # skorch re-initialises every callback (scoring_ is the name again)
+    clf.set_params(callbacks__score__lower_is_better=False)
+    clf.partial_fit(X, Y)
+    assert len(clf.history) == 2
+    assert 0 <= clf.history[-1, "weighted_f1"] <= 1
+
+
+def test_unknown_scoring_string_refused_before_training(small_data):
+    from skorch.callbacks import EpochScoring
+
+    from .conftest import small_clf
+
+    X, Y = small_data
+    clf = small_clf(max_epochs=1, num_layers=1,
+                    callbacks=[EpochScoring("emotion_auc", lower_is_better=False)])
+    with pytest.raises(ValueError, match=r"'emotion_auc' is neither a skmemo scorer "
+                                         r"\(\['emotion_roc_auc'"):
+        clf.fit(X, Y)
+    assert not clf.__sklearn_is_fitted__()

@@ -29,8 +29,8 @@ def test_infonce_hand_case():
         pairwise_infonce_loss({"text": h})
 
 
-def test_pretraining_uses_no_labels_and_lowers_its_loss(data):
-    X, Y = data
+def test_pretraining_uses_no_labels_and_lowers_its_loss(small_data):
+    X, Y = small_data
     clf = small_clf(pretrain_epochs=4, max_epochs=1)
     clf.fit(X, Y)
     hist = clf.pretrain_history_

@@ -368,6 +368,9 @@ CASES = [
          ValueError, "missing values"),
     case("y-ragged-lists", FIT, lambda c, d: c.fit(d.X, [[0, 1, 0]] * (N - 1) + [[1]]),
          TypeError, "2-D array-like"),
+    case("y-ragged-string-lists", FIT,
+         lambda c, d: c.fit(d.X, [["happy"], ["sad", "anger"]] * (N // 2) + [["sad"]] * (N % 2)),
+         TypeError, r"lists of emotion names.*MultiLabelBinarizer\(classes=emotions\)"),
     case("y-wrong-number-of-columns", FIT, lambda c, d: c.fit(d.X, d.Y[:, :2]),
          ValueError, "2 columns but the estimator has 3"),
     # --- emotions -------------------------------------------------------

