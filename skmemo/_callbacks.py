@@ -27,11 +27,15 @@ def _is_terminal(stream):
 
 def _valid_weighted_accuracy(net, X, y):
     """Epoch scoring: mean weighted accuracy on the internal validation split."""
-    proba = torch.sigmoid(net.forward(X, training=False)).numpy()
+    logits = net.forward(X, training=False)
     y = np.asarray(y)
+    if hasattr(net, "_decide"):  # single-label mode: argmax of the softmax
+        pred = net._decide(net._proba_from_logits(logits).numpy(), y.shape[1])
+    else:
+        pred = torch.sigmoid(logits).numpy() > net.thresholds_[:y.shape[1]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return weighted_accuracy_score(y, proba > net.thresholds_[:y.shape[1]])
+        return weighted_accuracy_score(y, pred)
 
 
 class _EpochSnapshot(Callback):
