@@ -39,6 +39,7 @@ from ._callbacks import (
     _valid_weighted_accuracy,
     resolve_scorer_names,
 )
+from ._device_loop import DeviceLossMixin
 from ._precision import _PRECISIONS, MixedPrecisionMixin
 from ._transaction import restore_weights, training_call, weights_snapshot
 from ._zero_shot import ZeroShotMixin
@@ -98,7 +99,7 @@ class _LossWithoutParameters:
 
 
 class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
-                      ClassifierMixin, NeuralNet):
+                      DeviceLossMixin, ClassifierMixin, NeuralNet):
     """What every skmemo estimator shares: the scikit-learn / skorch surface.
 
     Input checks, the validation split, the training transaction, the

@@ -112,6 +112,12 @@ class _ProgressBar(ProgressBar):
         if getattr(self, "pbar_", None) is not None:
             super().on_batch_end(net, **kwargs)
 
+    def _get_postfix_dict(self, net):
+        # during the loop a batch's loss is still a 0-dim tensor (DeviceLossMixin);
+        # the bar shows its number (reading it waits for the batch, as skorch's loop does)
+        return {k: float(v) if isinstance(v, torch.Tensor) else v
+                for k, v in super()._get_postfix_dict(net).items()}
+
     def on_epoch_end(self, net, **kwargs):
         if getattr(self, "pbar_", None) is not None:
             super().on_epoch_end(net, **kwargs)
