@@ -154,6 +154,9 @@ def main(argv=None):
     p.add_argument("--token-cache", default=None,
                    help="MELD only: .npz of token indices, written once, then read "
                         "instead of the CSV files")
+    p.add_argument("--text-features", choices=["glove", "minilm"], default="glove",
+                   help="MELD only: GloVe token sequences or pooled MiniLM embeddings "
+                        "(see continual_meld.load_meld_minilm)")
     p.add_argument("--verbose", action="store_true",
                    help="MELD only: print every few-shot run's figures")
     p.add_argument("--plot", default=None,

@@ -12,6 +12,14 @@ quotes and dashes normalised (some utterances carry Windows-1252 bytes, read
 with ``errors="replace"``), contractions split the way GloVe 6B's vocabulary
 spells them (``don't`` -> ``do n't``, ``it's`` -> ``it 's``), punctuation kept
 as tokens; tokens missing from the vocabulary are dropped.
+
+``--text-features minilm`` (:func:`load_meld_minilm`): each utterance is
+instead its pooled all-MiniLM-L6-v2 sentence embedding (a length-1 text
+sequence, 384-d), every emotion that encoder's embedding of its name (passed
+as ``word_vectors``), and the model scores text with
+``text_scoring="calibrated_cosine"`` (``hidden_sizes={"text": 64}``): the
+zero-shot score of an added emotion is then the encoder's training-free
+calibrated cosine, and a few-shot step trains its correction.
 """
 
 import re
@@ -102,6 +110,33 @@ def load_meld(data_dir=DEFAULT_DATA, seq_len=24, token_cache=None):
                             "text_lengths": np.maximum((ids >= 0).sum(1), 1).astype(np.int64)},
                       "Y": Y, "coverage": float(arrays[f"{split}_coverage"])}
     return out
+
+
+def load_meld_minilm(data_dir=DEFAULT_DATA):
+    """Like :func:`load_meld` with pooled MiniLM embeddings; also the emotion vectors.
+
+    Returns ``(data, {emotion: vector})``, or None when the data folder is
+    absent. Embeddings are computed once and cached in ``benchmarks/out``
+    (``meld_text.minilm_features``).
+    """
+    from types import SimpleNamespace
+
+    import meld_text
+
+    if not (Path(data_dir) / SPLITS["train"]).is_file():
+        return None
+    frames = {split: meld_text.read_meld(Path(data_dir) / name)
+              for split, name in SPLITS.items()}
+    feats = meld_text.minilm_features(
+        frames, SimpleNamespace(cache=REPO / "benchmarks" / "out" / "meld_text_cache.json"))
+    out = {}
+    for split in ("train", "test"):
+        x = feats[split]
+        out[split] = {"X": {"text": x[:, None, :],
+                            "text_lengths": np.ones(len(x), dtype=np.int64)},
+                      "Y": meld_text.labels(frames[split]).astype(np.float32),
+                      "coverage": 1.0}
+    return out, meld_text.minilm_emotions(EMOTIONS, "{}")
 
 
 # ----------------------------------------------------------------------
@@ -244,17 +279,23 @@ def base_model(args, data, held, seed):
 
     old = [e for e in EMOTIONS if e != held]
     path = None
+    encoder = getattr(args, "text_features", "glove") != "glove"
     if args.cache:
-        path = Path(args.cache) / f"meld-{held}-{seed}-e{args.epochs}.pkl"
+        suffix = "-minilm" if encoder else ""
+        path = Path(args.cache) / f"meld-{held}-{seed}-e{args.epochs}{suffix}.pkl"
         if path.is_file():
             with open(path, "rb") as f:
                 return pickle.load(f)
     tr = data["train"]
     keep = np.flatnonzero(tr["Y"][:, EMOTIONS.index(held)] < 0.5)
     cols = [EMOTIONS.index(e) for e in old]
+    extra = {}
+    if encoder:
+        extra = dict(word_vectors=_VECTORS, text_scoring="calibrated_cosine",
+                     hidden_sizes={"text": 64})
     clf = MultimodalEmotionClassifier(
         old, max_epochs=args.epochs, batch_size=args.batch_size, validation_fraction=0,
-        memory_size=args.memory_size, random_state=seed, device="cpu")
+        memory_size=args.memory_size, random_state=seed, device="cpu", **extra)
     start = time.perf_counter()
     clf.fit(_rows(tr["X"], keep), tr["Y"][keep][:, cols])
     fit_s = time.perf_counter() - start
@@ -323,6 +364,7 @@ def _pair(task):
 
 
 _DATA = None
+_VECTORS = None
 
 
 def run(args):
@@ -330,13 +372,21 @@ def run(args):
     import json
     import multiprocessing
 
-    global _DATA
-    _DATA = load_meld(args.data, args.seq_len, args.token_cache)
-    if _DATA is None:
-        return None
-    print(f"MELD text: {len(_DATA['train']['Y'])} train / {len(_DATA['test']['Y'])} test "
-          f"utterances, {100 * _DATA['train']['coverage']:.1f}% of the training tokens "
-          f"in the bundled GloVe vocabulary", flush=True)
+    global _DATA, _VECTORS
+    if getattr(args, "text_features", "glove") != "glove":
+        loaded = load_meld_minilm(args.data)
+        if loaded is None:
+            return None
+        _DATA, _VECTORS = loaded
+        print(f"MELD text: {len(_DATA['train']['Y'])} train / {len(_DATA['test']['Y'])} "
+              "test utterances, pooled all-MiniLM-L6-v2 embeddings", flush=True)
+    else:
+        _DATA = load_meld(args.data, args.seq_len, args.token_cache)
+        if _DATA is None:
+            return None
+        print(f"MELD text: {len(_DATA['train']['Y'])} train / {len(_DATA['test']['Y'])} "
+              f"test utterances, {100 * _DATA['train']['coverage']:.1f}% of the training "
+              "tokens in the bundled GloVe vocabulary", flush=True)
     # seed-major: an interrupted run still covers every emotion for the first seeds
     tasks = [(args, held, seed) for seed in args.seeds for held in args.held_out]
     log = open(args.out + "l", "w") if args.out else None  # JSON lines, as pairs finish

@@ -35,6 +35,21 @@ argmax of ``predict_proba``), against TF-IDF (1-2 grams, sublinear tf) +
 LogisticRegression, both fitted on train (dev used by neither beyond the
 estimator's own internal validation split).
 
+``--text-features minilm``: each utterance is instead one pooled
+all-MiniLM-L6-v2 sentence embedding (384-d, a length-1 text sequence, from
+:class:`skmemo.feature_extraction.TextEncoder` with ``output="pooled"``; the
+``text`` extra), and every emotion is the same encoder's embedding of its name
+(``--prompt`` formats the name first, e.g. ``"I feel {}."``), passed as
+``word_vectors``. ``--text-features minilm-tokens``: the encoder's per-token
+last hidden states instead (``output="tokens"``, up to ``--max-len`` word
+pieces, special tokens included; their mean is what the calibrated cosine
+reads). The training-free baseline is then the encoder's calibrated
+cosine (cosine with the emotion minus the utterance's mean cosine with all
+seven emotions). The estimator's text options
+are set with ``--text-scoring``, ``--temperature``, ``--single-label``; with
+``--single-label`` the model's own zero-shot score (``predict_proba``) is the
+softmax share, reported as ``rel``. Embeddings are cached in ``benchmarks/out``.
+
 Run (1 thread; results cached in ``--cache`` so an interrupted run resumes)::
 
     OMP_NUM_THREADS=1 python benchmarks/meld_text.py zero-shot --seeds 0 1 2
@@ -122,24 +137,112 @@ VARIANTS = ["raw", "rel", "proj", "conse"]
 
 
 def make_model(emotions, seed, args):
+    extra = {}
+    if args.text_features != "glove":
+        extra = dict(word_vectors=args.emotion_vectors, text_scoring=args.text_scoring,
+                     temperature=args.temperature, single_label=args.single_label,
+                     class_weight=args.class_weight)
+        if args.text_hidden:
+            extra["hidden_sizes"] = {"text": args.text_hidden}
     return MultimodalEmotionClassifier(
         emotions, max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         early_stopping_patience=args.patience, random_state=seed, device="cpu",
-        bucket_by_length=True, num_layers=args.layers)
+        bucket_by_length=True, num_layers=args.layers, **extra)
+
+
+def clean(texts):
+    """Utterances with Windows-1252 and typographic apostrophes made ASCII."""
+    return [str(t).replace("\x92", "'").replace("\u2019", "'") for t in texts]
+
+
+def text_encoder(prompt="{}"):
+    """:class:`skmemo.feature_extraction.TextEncoder`: pooled all-MiniLM-L6-v2."""
+    from skmemo.feature_extraction import TextEncoder
+
+    return TextEncoder(output="pooled", emotion_prompt=prompt, empty="zero", device="cpu")
+
+
+def minilm_features(data, args):
+    """Pooled all-MiniLM-L6-v2 embeddings of every split, cached: {split: (n, 384)}."""
+    path = args.cache.parent / "meld_minilm_pooled.npz"
+    if path.is_file():
+        with np.load(path) as f:
+            return {k: f[k] for k in f}
+    encoder = text_encoder().fit(clean(data["train"]["Utterance"]))
+    out = {split: encoder.transform(clean(frame["Utterance"]))["text"][:, 0]
+           for split, frame in data.items()}
+    np.savez(path, **out)
+    return out
+
+
+def minilm_emotions(names, prompt):
+    """``{name: pooled embedding of prompt.format(name)}``, from the same encoder."""
+    vectors = text_encoder(prompt).fit(list(names)).embed_emotions(names)
+    return {n: v.astype(np.float32) for n, v in zip(names, vectors)}
+
+
+def encoder_X(data, args, feats):
+    """Training and test inputs of the encoder path: pooled (length 1) or token states."""
+    if args.text_features == "minilm":
+        return encoder_inputs(feats["train"]), encoder_inputs(feats["test"])
+    from skmemo.data import MultimodalData
+
+    path = args.cache.parent / f"meld_minilm_tokens{args.max_len}.npz"
+    if not path.is_file():
+        from skmemo.feature_extraction import TextEncoder
+
+        encoder = TextEncoder(output="tokens", max_len=args.max_len, empty="zero",
+                              device="cpu").fit(clean(data["train"]["Utterance"]))
+        arrays = {}
+        for split in ("train", "test"):
+            X = encoder.transform(clean(data[split]["Utterance"]))
+            arrays[f"{split}_text"] = X["text"].astype(np.float16)  # half the disk
+            arrays[f"{split}_lengths"] = X["text_lengths"]
+        np.savez(path, **arrays)
+    with np.load(path) as f:
+        return tuple(MultimodalData(text=f[f"{split}_text"].astype(np.float32),
+                                    text_lengths=f[f"{split}_lengths"])
+                     for split in ("train", "test"))
+
+
+def encoder_inputs(features):
+    """Pooled embeddings (n, d) as the estimator's length-1 text sequences."""
+    from skmemo.data import MultimodalData
+
+    return MultimodalData(text=features[:, None, :],
+                          text_lengths=np.ones(len(features), dtype=np.int64))
+
+
+def calibrated_cosine_scores(features, E):
+    """Training-free: cosine with each emotion minus the mean over emotions (n, K)."""
+    u = features / np.linalg.norm(features, axis=1, keepdims=True)
+    E = E / np.linalg.norm(E, axis=1, keepdims=True)
+    cos = u @ E.T
+    return cos - cos.mean(axis=1, keepdims=True)
 
 
 def zero_shot(data, args, cache):
-    vec = WordVectorizer(max_len=args.max_len, empty="zero")
     train, test = data["train"], data["test"]
-    vec.fit(train["Utterance"])
-    X_train, X_test = vec.transform(train["Utterance"]), vec.transform(test["Utterance"])
+    encoder = args.text_features != "glove"
+    if encoder:
+        feats = minilm_features(data, args)
+        X_train, X_test = encoder_X(data, args, feats)
+        vectors = args.emotion_vectors
+        emotion_vectors_of = lambda names: np.stack([vectors[n] for n in names])  # noqa: E731
+        free = calibrated_cosine_scores(feats["test"], emotion_vectors_of(EMOTIONS))
+    else:
+        vec = WordVectorizer(max_len=args.max_len, empty="zero")
+        vec.fit(train["Utterance"])
+        X_train, X_test = vec.transform(train["Utterance"]), vec.transform(test["Utterance"])
+        emotion_vectors_of = emotion_vectors
     Y_train, Y_test = labels(train), labels(test)
     forms = {e: args.forms.get(e, e) for e in EMOTIONS}
     rows = {}
-    for emotion in HELD_OUT:
+    for emotion in args.held_out:
         k = EMOTIONS.index(emotion)
         spec = forms[emotion]
-        base = roc_auc_score(Y_test[:, k], cosine_baseline(test["Utterance"], spec, vec))
+        base = roc_auc_score(Y_test[:, k], free[:, k] if encoder else cosine_baseline(
+            test["Utterance"], spec, vec))
         rows[emotion] = {"baseline": base, **{v: [] for v in VARIANTS}}
         keep = Y_train[:, k] == 0
         known = [forms[e] for e in EMOTIONS if e != emotion]
@@ -152,9 +255,11 @@ def zero_shot(data, args, cache):
         if args.aux_sentiment:  # extra label columns: the sentiment of every utterance
             known += ["positive", "negative"]
             Y_fit = np.c_[Y_fit, sentiment_labels(train)]
-        E_known, e_new = emotion_vectors(known), emotion_vectors([spec])[0]
+        E_known, e_new = emotion_vectors_of(known), emotion_vectors_of([spec])[0]
         for seed in args.seeds:
             key = f"zs|{emotion}|{spec}|{seed}|{args.tag}"
+            if encoder:
+                key += f"|{args.setting}"
             digest = hashlib.md5(key.encode()).hexdigest()[:12]
             logits_file = args.cache.parent / f"meld_logits_{digest}.npy"
             if key not in cache or not logits_file.is_file():
@@ -164,7 +269,8 @@ def zero_shot(data, args, cache):
                 clf.add_emotions([spec])
                 np.save(logits_file, clf.decision_function(X_test))
                 cache[key] = {"epochs": len(clf.history_),
-                              "seconds": time.perf_counter() - t0}
+                              "seconds": time.perf_counter() - t0,
+                              "epoch_seconds": float(np.mean(clf.history_[:, "dur"]))}
                 save_cache(args, cache)
             logits = np.load(logits_file)
             scores = {"raw": logits[:, -1], "rel": relative_scores(logits, -1),
@@ -178,7 +284,8 @@ def zero_shot(data, args, cache):
             for v in VARIANTS:
                 rows[emotion][v].append(aucs[v])
     print(f"\nheld-out emotion AUC on MELD test, mean ± sd over seeds {args.seeds}; "
-          f"setting {args.tag!r}; emotion words {forms}")
+          f"setting {args.tag!r}; emotion words {forms}"
+          + (f"; {args.setting}" if encoder else ""))
     print(f"{'emotion':10s} {'cosine':>7s} " + " ".join(f"{v:>13s}" for v in VARIANTS))
     means = {v: [] for v in ["baseline", *VARIANTS]}
     for emotion, r in rows.items():
@@ -245,11 +352,22 @@ def supervised(data, args, cache):
     f1_bal = f1_score(y_test, tfidf_bal.predict(test["Utterance"].tolist()),
                       average="weighted")
     print(f"TF-IDF + LR: weighted F1 {f1_tfidf:.3f} (class_weight='balanced': {f1_bal:.3f})")
-    vec = WordVectorizer(max_len=args.max_len, empty="zero").fit(train["Utterance"])
-    X_train, X_test = vec.transform(train["Utterance"]), vec.transform(test["Utterance"])
+    if args.text_features != "glove":
+        from sklearn.linear_model import LogisticRegression
+
+        feats = minilm_features(data, args)
+        X_train, X_test = encoder_X(data, args, feats)
+        lr = LogisticRegression(max_iter=2000).fit(feats["train"], Y_train.argmax(1))
+        f1_lr = f1_score(y_test, lr.predict(feats["test"]), average="weighted")
+        print(f"LogisticRegression on the pooled MiniLM embeddings: weighted F1 {f1_lr:.3f}")
+    else:
+        vec = WordVectorizer(max_len=args.max_len, empty="zero").fit(train["Utterance"])
+        X_train, X_test = vec.transform(train["Utterance"]), vec.transform(test["Utterance"])
     scores = []
     for seed in args.seeds:
         key = f"sup|{seed}|{args.tag}"
+        if args.text_features != "glove":
+            key += f"|{args.setting}"
         if key not in cache:
             t0 = time.perf_counter()
             clf = make_model(EMOTIONS, seed, args)
@@ -257,14 +375,55 @@ def supervised(data, args, cache):
             clf.fit(X_train, Y_train)
             pred = clf.predict_proba(X_test).argmax(1)
             cache[key] = {"f1": f1_score(y_test, pred, average="weighted"),
-                          "epochs": len(clf.history_), "seconds": time.perf_counter() - t0}
+                          "epochs": len(clf.history_), "seconds": time.perf_counter() - t0,
+                          "epoch_seconds": float(np.mean(clf.history_[:, "dur"]))}
             save_cache(args, cache)
         r = cache[key]
+        per_epoch = (f", {r['epoch_seconds']:.1f} s/epoch" if "epoch_seconds" in r else "")
         print(f"  skmemo seed {seed}: weighted F1 {r['f1']:.3f} ({r['epochs']} epochs, "
-              f"{r['seconds']:.0f} s)", flush=True)
+              f"{r['seconds']:.0f} s{per_epoch})", flush=True)
         scores.append(r["f1"])
-    print(f"skmemo (WordVectorizer + MultimodalEmotionClassifier, text only): weighted F1 "
+    source = "WordVectorizer" if args.text_features == "glove" else f"MiniLM ({args.setting})"
+    print(f"skmemo ({source} + MultimodalEmotionClassifier, text only): weighted F1 "
           f"{np.mean(scores):.3f} ± {np.std(scores):.3f} over seeds {args.seeds}")
+
+
+def fit_time(data, args, cache):
+    """Seconds per training epoch on the MELD training split: GloVe against MiniLM.
+
+    The same estimator (``validation_fraction=0``) fitted ``--epochs`` epochs on
+    GloVe-50d token sequences (the default protocol's features) and on pooled
+    MiniLM embeddings (384-d, length 1) with the calibrated-cosine text scoring
+    at text hidden sizes 384 (the word dimension) and 64 (its default); the
+    rounds alternate so that a change of the machine's load hits all alike.
+    """
+    train = data["train"]
+    Y = labels(train)
+    vec = WordVectorizer(max_len=args.max_len, empty="zero").fit(train["Utterance"])
+    inputs = {"glove": vec.transform(train["Utterance"]),
+              "minilm": encoder_inputs(minilm_features(data, args)["train"])}
+    configs = {
+        "GloVe-50d tokens (dot)": ("glove", {}),
+        "MiniLM pooled, text hidden 384": ("minilm", dict(
+            word_vectors=args.emotion_vectors, text_scoring="calibrated_cosine",
+            hidden_sizes={"text": 384})),
+        "MiniLM pooled, text hidden 64": ("minilm", dict(
+            word_vectors=args.emotion_vectors, text_scoring="calibrated_cosine")),
+    }
+    seconds = {name: [] for name in configs}
+    for _ in range(2):
+        for name, (features, extra) in configs.items():
+            clf = MultimodalEmotionClassifier(
+                EMOTIONS, max_epochs=args.epochs, batch_size=args.batch_size,
+                validation_fraction=0, random_state=0, device="cpu", **extra)
+            clf.fit(inputs[features], Y)
+            seconds[name] += list(clf.history_[:, "dur"])
+            print(f"  {name}: {np.mean(clf.history_[:, 'dur']):.1f} s/epoch", flush=True)
+    glove = np.median(seconds["GloVe-50d tokens (dot)"])
+    print(f"\nmedian seconds per epoch over {len(next(iter(seconds.values())))} epochs, "
+          f"{len(Y)} training utterances, batch {args.batch_size}, 1 thread")
+    for name, s in seconds.items():
+        print(f"{name:34s} {np.median(s):6.1f} s/epoch  ({np.median(s) / glove:.2f}x GloVe)")
 
 
 def save_cache(args, cache):
@@ -273,7 +432,7 @@ def save_cache(args, cache):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("task", choices=["zero-shot", "supervised"])
+    parser.add_argument("task", choices=["zero-shot", "supervised", "fit-time"])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=15)
@@ -289,6 +448,22 @@ def main(argv=None):
                         help="zero-shot: no 'neutral' column (neutral rows are all 0)")
     parser.add_argument("--aux-sentiment", action="store_true",
                         help="zero-shot: also fit MELD's sentiment as two more columns")
+    parser.add_argument("--held-out", nargs="+", default=HELD_OUT, choices=HELD_OUT,
+                        help="zero-shot: the emotions held out in turn")
+    parser.add_argument("--text-features", choices=["glove", "minilm", "minilm-tokens"],
+                        default="glove",
+                        help="GloVe token sequences (default), pooled MiniLM embeddings "
+                             "or MiniLM's per-token states (up to --max-len)")
+    parser.add_argument("--prompt", default="{}",
+                        help='minilm: template of the emotion names, e.g. "I feel {}."')
+    parser.add_argument("--text-scoring", choices=["dot", "calibrated_cosine"],
+                        default="dot", help="minilm: the estimator's text_scoring")
+    parser.add_argument("--temperature", type=float, default=0.1)
+    parser.add_argument("--text-hidden", type=int, default=None,
+                        help="minilm: hidden size of the text encoder (default: the "
+                             "estimator's, 64 with calibrated_cosine, else 384)")
+    parser.add_argument("--single-label", action="store_true",
+                        help="minilm: the estimator's single_label=True")
     parser.add_argument("--plot", type=Path, default=None, help="save a bar chart here")
     parser.add_argument("--tag", default="default", help="cache key suffix for a setting")
     parser.add_argument("--cache", type=Path, default=REPO / "benchmarks" / "out" /
@@ -296,6 +471,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.class_weight == "none":
         args.class_weight = None
+    args.setting = (f"{args.text_features} prompt={args.prompt!r} "
+                    f"text_scoring={args.text_scoring} temperature={args.temperature} "
+                    f"single_label={args.single_label} class_weight={args.class_weight} "
+                    f"epochs={args.epochs}"
+                    + (f" text_hidden={args.text_hidden}" if args.text_hidden else ""))
     if not args.data.is_dir():
         print(f"MELD transcripts not found in {args.data}; pass --data DIR")
         return 1
@@ -305,7 +485,10 @@ def main(argv=None):
             for split in ("train", "dev", "test")}
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     cache = json.loads(args.cache.read_text()) if args.cache.is_file() else {}
-    {"zero-shot": zero_shot, "supervised": supervised}[args.task](data, args, cache)
+    if args.text_features != "glove" or args.task == "fit-time":
+        args.emotion_vectors = minilm_emotions(EMOTIONS, args.prompt)
+    {"zero-shot": zero_shot, "supervised": supervised,
+     "fit-time": fit_time}[args.task](data, args, cache)
     return 0
 
 

@@ -43,6 +43,7 @@ from ._callbacks import (
     resolve_scorer_names,
 )
 from ._checks import PADDINGS, check_padding
+from ._device_loop import DeviceLossMixin
 from ._params import SKORCH_CONSTRAINTS, WORD_VECTORS, Words, validate_params
 from ._precision import _PRECISIONS, MixedPrecisionMixin
 from ._state import FittedStateMixin, resolve_device
@@ -80,7 +81,7 @@ class _LossWithoutParameters:
 
 
 class _EmotionNetBase(FittedStateMixin, ZeroShotMixin, LengthOrderMixin,
-                      MixedPrecisionMixin, ClassifierMixin, NeuralNet):
+                      MixedPrecisionMixin, DeviceLossMixin, ClassifierMixin, NeuralNet):
     """What every skmemo estimator shares: the scikit-learn / skorch surface.
 
     Input checks, the validation split, the training transaction, the

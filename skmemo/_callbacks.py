@@ -27,11 +27,15 @@ def _is_terminal(stream):
 
 def _valid_weighted_accuracy(net, X, y):
     """Epoch scoring: mean weighted accuracy on the internal validation split."""
-    proba = torch.sigmoid(net.forward(X, training=False)).numpy()
+    logits = net.forward(X, training=False)
     y = np.asarray(y)
+    if hasattr(net, "_decide"):  # single-label mode: argmax of the softmax
+        pred = net._decide(net._proba_from_logits(logits).numpy(), y.shape[1])
+    else:
+        pred = torch.sigmoid(logits).numpy() > net.thresholds_[:y.shape[1]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return weighted_accuracy_score(y, proba > net.thresholds_[:y.shape[1]])
+        return weighted_accuracy_score(y, pred)
 
 
 class _EpochSnapshot(Callback):
@@ -107,6 +111,12 @@ class _ProgressBar(ProgressBar):
     def on_batch_end(self, net, **kwargs):
         if getattr(self, "pbar_", None) is not None:
             super().on_batch_end(net, **kwargs)
+
+    def _get_postfix_dict(self, net):
+        # during the loop a batch's loss is still a 0-dim tensor (DeviceLossMixin);
+        # the bar shows its number (reading it waits for the batch, as skorch's loop does)
+        return {k: float(v) if isinstance(v, torch.Tensor) else v
+                for k, v in super()._get_postfix_dict(net).items()}
 
     def on_epoch_end(self, net, **kwargs):
         if getattr(self, "pbar_", None) is not None:

@@ -1,6 +1,7 @@
 """Zero-shot emotions: :meth:`MultimodalEmotionClassifier.add_emotions`."""
 
 import numpy as np
+import torch
 
 from ._transaction import training_call
 from .vectors import emotion_vectors
@@ -80,6 +81,7 @@ class ZeroShotMixin:
         # validated: commit, as one transaction
         with training_call(self):
             self.network_.add_emotions(vectors)
+            self._drop_stale_optimizer_state()
             self.emotion_vectors_ = np.concatenate([self.emotion_vectors_, vectors])
             self.emotions_ = list(self.emotions_) + names
             self.thresholds_ = np.concatenate([self.thresholds_, new_thresholds])
@@ -89,6 +91,25 @@ class ZeroShotMixin:
                     [self.pos_weight_, np.ones(len(names), np.float32)])
                 self._set_pos_weight(self.pos_weight_)
         return self
+
+    def _drop_stale_optimizer_state(self):
+        """Forget optimizer moments of parameters that ``add_emotions`` grew.
+
+        A per-emotion parameter (the gates of ``text_scoring="calibrated_cosine"``)
+        gets an entry per new emotion; its old moments no longer fit its shape.
+        """
+        if getattr(self.network_, "emotion_gates", None) is None:
+            return
+        if "optimizer_state_pending_" in self.__dict__:
+            optimizer = self.optimizer_  # a loaded model: build it with its state
+        else:
+            optimizer = self.__dict__.get("optimizer_")
+        if optimizer is None:
+            return
+        for p in [p for p in optimizer.state if isinstance(p, torch.Tensor)]:
+            if any(isinstance(v, torch.Tensor) and v.ndim and v.shape != p.shape
+                   for v in optimizer.state[p].values()):
+                del optimizer.state[p]
 
     def _new_thresholds(self, threshold, n):
         """Thresholds of ``n`` added emotions: a float, ``n`` values, or None."""

@@ -14,6 +14,7 @@ __all__ = [
     "ModalityError",
     "DataFormatError",
     "UnsafeLoadError",
+    "DialogueLeakWarning",
 ]
 
 
@@ -45,3 +46,11 @@ class DataFormatError(SkmemoError, ValueError):
 
 class UnsafeLoadError(SkmemoError, ValueError):
     """Loading would execute code from a file (a pickle) without opt-in."""
+
+
+class DialogueLeakWarning(UserWarning):
+    """Rows being predicted belong to dialogues the model was fitted on.
+
+    Other turns of the same conversation were in training, so a score on these
+    rows overstates the accuracy on new conversations.
+    """

@@ -24,7 +24,28 @@ The model, read top to bottom:
 
 Because ``E_t`` are word vectors and ``f_ta``, ``f_tv`` are functions of them, a
 new emotion is added by appending its word vector (zero-shot).
+
+Text scoring for sentence encoders (``text_scoring="calibrated_cosine"``,
+:func:`gated_calibrated_cosine`): when the text features come from a sentence
+encoder whose space also holds the emotion names, the text score keeps the
+encoder's geometry. With ``u`` (B, d) the mean of the input text steps (the
+pooled sentence embedding), ``delta = W r_t`` (B, d) a learned correction of it
+(``W`` initialised at zero) and ``a`` (K,) one gate per emotion (1 for the
+fitted emotions, 0 for emotions added later)::
+
+    c_k = cos(u + a_k delta, E_t[k])
+    s_t = tau * (c - mean_{j fitted} cos(u, E_t[j]))                  (B, K)
+
+At initialisation the text score *is* the encoder's training-free calibrated
+cosine (times the learned scale ``tau``). Training moves the representation
+the fitted emotions read; an emotion added later reads the encoder's own
+embedding (its gate is 0) until a few-shot update trains its gate. The mean
+subtracted is the encoder's own, over the fitted emotions: an added emotion
+scores exactly its training-free calibrated cosine, and adding it leaves the
+others' scores unchanged.
 """
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -41,7 +62,12 @@ __all__ = [
     "lengths_from_padding",
     "SequenceEncoder",
     "EmotionEmbeddingModel",
+    "calibrated_cosine",
+    "gated_calibrated_cosine",
+    "mean_over_steps",
 ]
+
+TEXT_SCORINGS = ("dot", "calibrated_cosine")
 
 MODALITIES = ("text", "audio", "visual")
 _RNNS = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -148,6 +174,73 @@ def _cpu_half(x):
         torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.float16)
 
 
+def mean_over_steps(x, lengths, padding="pre"):
+    """Mean of each sample's real steps: (B, T, D) -> (B, D).
+
+    Parameters
+    ----------
+    x : Tensor of shape (B, T, D)
+    lengths : LongTensor of shape (B,)
+        Real steps per sample; 0 gives a zero row.
+    padding : {"pre", "post"}, default="pre"
+        "pre": the real steps are the last ``lengths[i]``; "post": the first.
+    """
+    T = x.shape[1]
+    step = torch.arange(T, device=x.device)[None, :]  # (1, T)
+    L = lengths.to(x.device)[:, None]
+    real = step >= T - L if padding == "pre" else step < L  # (B, T)
+    total = (x * real[..., None].to(x.dtype)).sum(dim=1)
+    return total / L.clamp(min=1).to(x.dtype)
+
+
+def calibrated_cosine(u, E):
+    """Cosine of every sample with every emotion, minus the sample's mean: (B, K).
+
+    ``cos(u_i, E_k) - mean_j cos(u_i, E_j)``: an utterance that is close to
+    every emotion name (a property of the utterance, not of one emotion) gets
+    no credit for it.
+
+    Parameters
+    ----------
+    u : Tensor of shape (B, d)
+    E : Tensor of shape (K, d)
+    """
+    cos = F.normalize(u, dim=1) @ F.normalize(E, dim=1).T  # (B, K)
+    return cos - cos.mean(dim=1, keepdim=True)
+
+
+def gated_calibrated_cosine(u, delta, gates, E, reference=None):
+    """Calibrated cosine of ``u + gates[k] * delta`` with each emotion k: (B, K).
+
+    ``c_k = cos(u + a_k delta, E_k) - mean_{j in reference} cos(u, E_j)``:
+    the subtracted mean is the encoder's own (uncorrected) one, so an emotion
+    whose gate is 0 scores exactly its training-free calibrated cosine; with
+    ``delta = 0`` (or all gates 0) and no ``reference`` it is
+    :func:`calibrated_cosine` of ``u``.
+
+    Parameters
+    ----------
+    u : Tensor of shape (B, d)
+    delta : Tensor of shape (B, d)
+    gates : Tensor of shape (K,)
+    E : Tensor of shape (K, d)
+    reference : BoolTensor of shape (K,), default=None
+        The emotions whose mean is subtracted; None: all.
+    """
+    E = F.normalize(E, dim=1)
+    a = gates[None, :]  # (1, K)
+    dot = u @ E.T + a * (delta @ E.T)  # (B, K): (u + a_k delta) . E_k
+    sq = ((u * u).sum(1, keepdim=True) + 2 * a * (u * delta).sum(1, keepdim=True)
+          + a * a * (delta * delta).sum(1, keepdim=True))  # ||u + a_k delta||^2
+    cos = dot / sq.clamp(min=1e-24).sqrt().clamp(min=1e-12)
+    # the reference: the encoder's own cosines (no correction), so that an
+    # emotion whose gate is closed keeps exactly its training-free score
+    plain = F.normalize(u, dim=1) @ E.T  # (B, K)
+    if reference is not None:
+        plain = plain[:, reference]
+    return cos - plain.mean(dim=1, keepdim=True)
+
+
 class SequenceEncoder(nn.Module):
     """Bidirectional recurrent encoder whose directions are summed.
 
@@ -240,7 +333,8 @@ class EmotionEmbeddingModel(nn.Module):
         ``{modality: n_features}`` for the modalities the model reads.
     hidden_sizes : dict, default=None
         ``{modality: hidden size}``. Missing entries: text = d (the paper's
-        configuration, no projection), audio and visual = 64.
+        configuration, no projection; 64 with ``text_scoring=
+        "calibrated_cosine"``), audio and visual = 64.
     num_layers : int, default=2
     rnn : {"lstm", "gru"}, default="lstm"
     dropout : float, default=0.15
@@ -261,6 +355,15 @@ class EmotionEmbeddingModel(nn.Module):
         probability (one float for all, or ``{modality: probability}``), as
         if it were absent; a sample never loses all its modalities. See
         :func:`check_modality_dropout`.
+    text_scoring : {"dot", "calibrated_cosine"}, default="dot"
+        "dot": the paper's ``r_t E_t^T``. "calibrated_cosine": the encoder's
+        calibrated cosine (reference: the fitted emotions) of the mean text
+        input, corrected by ``W r_t``
+        (``W`` zero at the start) behind one gate per emotion, with the
+        emotion embeddings, scaled by a learned ``tau`` (see the module
+        docstring).
+    temperature : float, default=0.1
+        With "calibrated_cosine": the initial ``1 / tau`` (``tau`` is learned).
 
     Notes
     -----
@@ -277,7 +380,8 @@ class EmotionEmbeddingModel(nn.Module):
     def __init__(self, emotion_vectors, input_dims, hidden_sizes=None, num_layers=2,
                  rnn="lstm", dropout=0.15, bidirectional=True, padding="pre",
                  fusion="weighted", attention_dim=64, attention_layers=2,
-                 attention_heads=4, modality_dropout=None):
+                 attention_heads=4, modality_dropout=None, text_scoring="dot",
+                 temperature=0.1):
         super().__init__()
         emotion_vectors = torch.as_tensor(emotion_vectors, dtype=torch.float32)
         if emotion_vectors.ndim != 2:
@@ -292,11 +396,19 @@ class EmotionEmbeddingModel(nn.Module):
         if fusion not in ("weighted", "cross_attention"):
             raise ValueError(
                 f"fusion must be 'weighted' or 'cross_attention', got {fusion!r}")
+        if text_scoring not in TEXT_SCORINGS:
+            raise ValueError(
+                f"text_scoring must be one of {list(TEXT_SCORINGS)}, got {text_scoring!r}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
         self.modalities = tuple(m for m in MODALITIES if m in input_dims)
         self.padding = padding
         self.modality_dropout = check_modality_dropout(modality_dropout, self.modalities)
         d = emotion_vectors.shape[1]
-        sizes = {"text": d, "audio": 64, "visual": 64}
+        # calibrated cosine: the text encoder computes only a correction of the
+        # sentence embedding, and 64 units cost about what GloVe-50d tokens do
+        sizes = {"text": 64 if text_scoring == "calibrated_cosine" else d,
+                 "audio": 64, "visual": 64}
         sizes.update(hidden_sizes or {})
         self.hidden_sizes = {m: int(sizes[m]) for m in self.modalities}
 
@@ -324,6 +436,24 @@ class EmotionEmbeddingModel(nn.Module):
                 raise ValueError("fusion='cross_attention' needs at least two modalities")
             self.cross_modal = CrossModalEncoder(
                 self.hidden_sizes, attention_dim, attention_layers, attention_heads)
+        self.text_scoring = text_scoring
+        if text_scoring == "calibrated_cosine" and "text" in self.modalities:
+            if input_dims["text"] != d:
+                raise ValueError(
+                    "text_scoring='calibrated_cosine' compares the text input with the "
+                    f"emotion embeddings: the text features ({input_dims['text']}) and "
+                    f"the emotion vectors ({d}) must have the same size; embed both "
+                    "with the same encoder")
+            # log tau; W (H_t -> d), zero: no correction at the start; gates (K,)
+            self.log_text_scale = nn.Parameter(torch.tensor(-math.log(temperature)))
+            self.text_correction = nn.Linear(self.hidden_sizes["text"], d)
+            nn.init.zeros_(self.text_correction.weight)
+            nn.init.zeros_(self.text_correction.bias)
+            self.emotion_gates = nn.Parameter(torch.ones(emotion_vectors.shape[0]))
+            # the emotions of the fit: the reference of the calibration
+            self.register_buffer(
+                "fitted_emotions", torch.ones(emotion_vectors.shape[0], dtype=torch.bool))
+            self.text_projection = None  # the correction maps r_t to d itself
 
     @property
     def n_emotions(self):
@@ -334,6 +464,15 @@ class EmotionEmbeddingModel(nn.Module):
         vectors = torch.as_tensor(vectors, dtype=self.emotion_embeddings.dtype,
                                   device=self.emotion_embeddings.device)
         self.emotion_embeddings = torch.cat([self.emotion_embeddings, vectors], dim=0)
+        gates = getattr(self, "emotion_gates", None)
+        if gates is not None:
+            # closed gates: a new emotion reads the encoder's own embedding. The
+            # same Parameter object, grown: an optimizer keeps its reference (its
+            # state for it no longer fits and is dropped by the estimator)
+            with torch.no_grad():
+                gates.data = torch.cat([gates.data, gates.data.new_zeros(len(vectors))])
+            self.fitted_emotions = torch.cat(
+                [self.fitted_emotions, self.fitted_emotions.new_zeros(len(vectors))])
 
     def modality_embeddings(self):
         """Emotion embeddings in every modality's space: {m: (K, H_m)}."""
@@ -410,10 +549,25 @@ class EmotionEmbeddingModel(nn.Module):
             reps[m], present[m] = r, here
         return (reps, present) if return_present else reps
 
-    def scores(self, reps):
-        """Per-modality logits s_m = E_m r_m: {m: (B, K)}."""
+    def scores(self, reps, pooled_text=None):
+        """Per-modality logits s_m = E_m r_m: {m: (B, K)}.
+
+        With ``text_scoring="calibrated_cosine"`` the text logits are
+        ``tau * gated_calibrated_cosine(pooled_text, W r_t, gates, E_t)``
+        instead; ``pooled_text`` (B, d) is the mean of the text input's real
+        steps.
+        """
+        gated = "text" in reps and getattr(self, "emotion_gates", None) is not None
         E = self.modality_embeddings()
-        return {m: r @ E[m].T for m, r in reps.items()}
+        out = {m: r @ E[m].T for m, r in reps.items() if not (gated and m == "text")}
+        if gated:
+            if pooled_text is None:
+                raise ValueError("calibrated_cosine text scoring needs pooled_text")
+            delta = self.text_correction(reps["text"])  # (B, d)
+            out["text"] = self.log_text_scale.exp() * gated_calibrated_cosine(
+                pooled_text, delta, self.emotion_gates, self.emotion_embeddings,
+                self.fitted_emotions)
+        return out
 
     def fuse(self, scores, present=None):
         """Weighted sum of the present modalities' scores: (B, K).
@@ -478,7 +632,11 @@ class EmotionEmbeddingModel(nn.Module):
         reps, present = self.encode(inputs, lengths, return_present=True)
         if not reps:
             raise ValueError("no sample of the batch has a present modality")
-        logits = self.fuse(self.scores(reps), present)  # (B, K)
+        pooled = None
+        if "text" in reps and getattr(self, "emotion_gates", None) is not None:
+            L = self._lengths({"text": text}, lengths)["text"]
+            pooled = mean_over_steps(text, L, self.padding)  # (B, d)
+        logits = self.fuse(self.scores(reps, pooled), present)  # (B, K)
         if return_representation:
             z = torch.cat([F.normalize(reps[m], dim=1)  # (B, sum H_m)
                            for m in self.modalities if m in reps], dim=1)

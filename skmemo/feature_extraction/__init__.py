@@ -16,6 +16,9 @@ featurisation travels with the model inside one
 - :func:`align_to_intervals`, :func:`align_to_words`: frames averaged inside
   each word's interval, so all modalities share one step per word;
   :func:`parse_timestamp` reads MELD's ``hh:mm:ss,mmm`` times;
+- :class:`DialogueContext`: each utterance of a conversation given the
+  utterances before it (strings joined, arrays stacked; :class:`StackSequences`
+  pads array columns);
 - :class:`MultimodalColumns`: a table with text / audio / visual columns ->
   one :class:`~skmemo.MultimodalData`, one transformer per modality.
 
@@ -26,13 +29,16 @@ from ._align import align_to_intervals, align_to_words, parse_timestamp
 from ._audio import AudioFeaturizer
 from ._combine import MultimodalColumns
 from ._contextual import TextEncoder
+from ._dialogue import DialogueContext, StackSequences
 from ._text import WordVectorizer, tokenize
 from ._visual import FaceFeatureReader, read_face_table
 
 __all__ = [
     "AudioFeaturizer",
+    "DialogueContext",
     "FaceFeatureReader",
     "MultimodalColumns",
+    "StackSequences",
     "TextEncoder",
     "WordVectorizer",
     "align_to_intervals",
