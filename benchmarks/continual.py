@@ -40,15 +40,17 @@ with batches of ``--ft-batch-size`` (128). Candidate few-shot steps
 (emotion, seed) with ``--cache``; ``--jobs`` runs (emotion, seed) pairs in
 parallel processes, seed by seed; ``--out`` also writes a JSON-lines file as
 pairs finish, which ``--records`` reads back. ``--quick``: surprise and
-anger, seed 0, 1 and 5%.
+anger, seed 0, 1 and 5%, a base fit of 1 epoch, on the first 1500 utterances
+of each split (``--subset``).
 """
 
 import copy
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
-from _common import EMOTIONS, Timer, evaluate, make_parser, synthetic_split
+from _common import EMOTIONS, MELD_DATA, Timer, evaluate, have_files, make_parser, synthetic_split
 
 from skmemo import MultimodalEmotionClassifier
 from skmemo.continual import few_shot_split, joint_training_set
@@ -118,7 +120,8 @@ MELD_DEFAULTS = {
     "held_out": ["joy", "surprise", "anger", "sadness", "disgust", "fear"],
     "methods": ["FT", "GEM", "A-GEM", "JT"]}
 SYNTHETIC_QUICK = {"n_samples": 1500, "seq_len": 8, "epochs": 8, "seeds": [0]}
-MELD_QUICK = {"held_out": ["surprise", "anger"], "seeds": [0], "fractions": [1, 5]}
+MELD_QUICK = {"held_out": ["surprise", "anger"], "seeds": [0], "fractions": [1, 5],
+              "epochs": 1, "subset": 1500}
 
 
 def main(argv=None):
@@ -150,7 +153,10 @@ def main(argv=None):
                    help="MELD only: processes, one (held-out emotion, seed) each")
     p.add_argument("--cache", default=None,
                    help="MELD only: folder for pickled base models, reused across runs")
-    p.add_argument("--data", default=None, help="MELD only: the meld-text folder")
+    p.add_argument("--data", default=MELD_DATA, help="MELD only: the meld-text folder")
+    p.add_argument("--subset", type=int, default=None,
+                   help="MELD only: the first SUBSET utterances of each split "
+                        "(default: all)")
     p.add_argument("--token-cache", default=None,
                    help="MELD only: .npz of token indices, written once, then read "
                         "instead of the CSV files")
@@ -220,8 +226,6 @@ def main_meld(args):
 
     if args.seq_len is None:
         args.seq_len = 24
-    if args.data is None:
-        args.data = continual_meld.DEFAULT_DATA
     unknown = sorted(set(args.methods) - set(continual_meld.METHODS))
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; known: {sorted(continual_meld.METHODS)}")
@@ -234,11 +238,12 @@ def main_meld(args):
         args.methods = [m for m in args.methods
                         if any(r["method"] == m for r in records)]
     else:
+        tokens = (args.token_cache and args.text_features == "glove"
+                  and Path(args.token_cache).is_file())  # read instead of the CSV files
+        if not tokens and not have_files(args.data, continual_meld.SPLITS.values(),
+                                         "MELD transcript"):
+            return None
         records = continual_meld.run(args)
-    if records is None:
-        print(f"MELD transcripts not found in {args.data} (train_sent_emo.csv); "
-              "nothing to run")
-        return None
     continual_meld.report(records, args)
     if args.plot:
         continual_meld.plot(records, args.plot, args.plot_methods or args.methods,

@@ -20,20 +20,19 @@ as ``word_vectors``), and the model scores text with
 ``text_scoring="calibrated_cosine"`` (``hidden_sizes={"text": 64}``): the
 zero-shot score of an added emotion is then the encoder's training-free
 calibrated cosine, and a few-shot step trains its correction.
+
+``subset``: only the first ``subset`` utterances of each split (the quick
+check of ``continual.py --dataset meld --quick``).
 """
 
 import re
 from pathlib import Path
 
 import numpy as np
+from _common import MELD_DATA, OUT, Timer, evaluate
+from meld_text import EMOTIONS, SPLITS, read_meld
 
 from skmemo.vectors import load_default_vectors
-
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO / ".." / "shared" / "datasets" / "meld-text"
-EMOTIONS = ["neutral", "joy", "surprise", "anger", "sadness", "disgust", "fear"]
-SPLITS = {"train": "train_sent_emo.csv", "dev": "dev_sent_emo.csv",
-          "test": "test_sent_emo.csv"}
 
 _NORMALISE = {"\x92": "'", "\u2019": "'", "\u2018": "'", "\ufffd": "'", "\u201c": '"',
               "\u201d": '"', "\u2026": " ... ", "\u2014": " -- ", "\u2013": " - "}
@@ -48,12 +47,9 @@ def tokenise(text):
     return _TOKEN.findall(text.lower())
 
 
-def read_split(data_dir, split):
-    """``(utterances, emotion names)`` of one split's CSV file."""
-    import pandas as pd
-
-    path = Path(data_dir) / SPLITS[split]
-    frame = pd.read_csv(path, encoding="utf-8", encoding_errors="replace")
+def read_split(data_dir, split, subset=None):
+    """``(utterances, emotion names)`` of one split's CSV file (its first ``subset``)."""
+    frame = read_meld(Path(data_dir) / SPLITS[split]).head(subset)
     return frame["Utterance"].tolist(), frame["Emotion"].str.strip().str.lower().tolist()
 
 
@@ -73,28 +69,29 @@ def _token_ids(utterances, seq_len, vectors):
     return ids, known / max(total, 1)
 
 
-def load_meld(data_dir=DEFAULT_DATA, seq_len=24, token_cache=None):
+def load_meld(data_dir=MELD_DATA, seq_len=24, token_cache=None, subset=None):
     """Train and test splits: ``{"X": {"text", "text_lengths"}, "Y": (n, 7)}`` each.
 
     Returns None when the data folder is absent (and no ``token_cache`` file
     exists). ``token_cache``: an ``.npz`` file of token indices and labels,
     written on the first run and read instead of the CSV files afterwards (for
-    a machine without the data folder; keep it out of the repository).
+    a machine without the data folder; keep it out of the repository), and
+    never written for a ``subset``.
     """
     vectors = load_default_vectors()
     cache = None if token_cache is None else Path(token_cache)
     if cache is not None and cache.is_file():
         with np.load(cache) as f:
-            arrays = dict(f)
+            arrays = {k: v[:subset] if v.ndim else v for k, v in f.items()}
     elif (Path(data_dir) / SPLITS["train"]).is_file():
         arrays = {}
         for split in ("train", "test"):
-            texts, labels = read_split(data_dir, split)
+            texts, labels = read_split(data_dir, split, subset)
             ids, coverage = _token_ids(texts, seq_len, vectors)
             arrays[f"{split}_ids"] = ids
             arrays[f"{split}_labels"] = np.array([EMOTIONS.index(e) for e in labels])
             arrays[f"{split}_coverage"] = np.float64(coverage)
-        if cache is not None:
+        if cache is not None and subset is None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.savez_compressed(cache, **arrays)
     else:
@@ -112,7 +109,7 @@ def load_meld(data_dir=DEFAULT_DATA, seq_len=24, token_cache=None):
     return out
 
 
-def load_meld_minilm(data_dir=DEFAULT_DATA):
+def load_meld_minilm(data_dir=MELD_DATA, subset=None):
     """Like :func:`load_meld` with pooled MiniLM embeddings; also the emotion vectors.
 
     Returns ``(data, {emotion: vector})``, or None when the data folder is
@@ -125,10 +122,10 @@ def load_meld_minilm(data_dir=DEFAULT_DATA):
 
     if not (Path(data_dir) / SPLITS["train"]).is_file():
         return None
-    frames = {split: meld_text.read_meld(Path(data_dir) / name)
+    frames = {split: read_meld(Path(data_dir) / name).head(subset)
               for split, name in SPLITS.items()}
     feats = meld_text.minilm_features(
-        frames, SimpleNamespace(cache=REPO / "benchmarks" / "out" / "meld_text_cache.json"))
+        frames, SimpleNamespace(cache=OUT / "meld_text_cache.json", subset=subset))
     out = {}
     for split in ("train", "test"):
         x = feats[split]
@@ -162,27 +159,6 @@ def few_shot_sets(Y, new, fraction, seed, neg_ratio):
     rng = np.random.default_rng([seed, new, int(round(fraction * 1000))])
     extra = rng.choice(rest, min(len(rest), (neg_ratio - 1) * len(pos)), replace=False)
     return {"balanced": few, "realistic": np.sort(np.concatenate([few, extra]))}
-
-
-def evaluate(clf, X, Y, new):
-    """(AUC of column ``new``, its W-Acc, mean AUC of the other columns).
-
-    ``new=None``: (nan, nan, mean AUC of every column).
-    """
-    import warnings
-
-    from skmemo.metrics import emotion_roc_auc_score, weighted_accuracy_score
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        proba = clf.predict_proba(X)
-        auc = emotion_roc_auc_score(Y, proba, average=None)
-        # predict() with the default threshold 0.5, without a second forward pass
-        wacc = weighted_accuracy_score(Y, (proba > 0.5).astype(int), average=None)
-    old = [k for k in range(Y.shape[1]) if k != new]
-    if new is None:
-        return np.nan, np.nan, float(np.mean(auc))
-    return float(auc[new]), float(wacc[new]), float(np.mean(auc[old]))
 
 
 def _ft(clf, X, Y, ctx):
@@ -273,7 +249,6 @@ def base_model(args, data, held, seed):
     Cached under ``args.cache`` (pickle) when given.
     """
     import pickle
-    import time
 
     from skmemo import MultimodalEmotionClassifier
 
@@ -281,7 +256,8 @@ def base_model(args, data, held, seed):
     path = None
     encoder = getattr(args, "text_features", "glove") != "glove"
     if args.cache:
-        suffix = "-minilm" if encoder else ""
+        suffix = ("-minilm" if encoder else "") + (
+            f"-first{args.subset}" if getattr(args, "subset", None) else "")
         path = Path(args.cache) / f"meld-{held}-{seed}-e{args.epochs}{suffix}.pkl"
         if path.is_file():
             with open(path, "rb") as f:
@@ -296,11 +272,11 @@ def base_model(args, data, held, seed):
     clf = MultimodalEmotionClassifier(
         old, max_epochs=args.epochs, batch_size=args.batch_size, validation_fraction=0,
         memory_size=args.memory_size, random_state=seed, device="cpu", **extra)
-    start = time.perf_counter()
-    clf.fit(_rows(tr["X"], keep), tr["Y"][keep][:, cols])
-    fit_s = time.perf_counter() - start
+    with Timer() as t:
+        clf.fit(_rows(tr["X"], keep), tr["Y"][keep][:, cols])
+    fit_s = t.wall
     te = data["test"]
-    before = evaluate(clf, te["X"], te["Y"][:, cols], None)[2]
+    before = evaluate(clf, te["X"], te["Y"][:, cols])["mean_auc"]
     clf.add_emotions([held])
     out = (clf, old + [held], before, fit_s)
     if path is not None:
@@ -313,7 +289,6 @@ def base_model(args, data, held, seed):
 def run_pair(args, data, held, seed):
     """Every fraction, setting and method for one held-out emotion and seed: records."""
     import copy
-    import time
 
     import torch
 
@@ -327,11 +302,12 @@ def run_pair(args, data, held, seed):
     ctx = {"epochs": args.ft_epochs, "jt_epochs": args.jt_epochs,
            "batch_size": args.ft_batch_size,
            "X_old": _rows(tr["X"], keep), "Y_old": Y_tr[keep][:, :new]}
-    zero = evaluate(base, te["X"], Y_te, new)
+    zero = evaluate(base, te["X"], Y_te, new=new)
     common = {"held_out": held, "seed": seed, "before": before, "base_fit_s": fit_s}
     records = [dict(common, fraction=0.0, setting="-", method="zero-shot", n_pos=0,
-                    n_few=0, auc=zero[0], wacc=zero[1], old_auc=zero[2],
-                    old_change=zero[2] - before, seconds=0.0)]
+                    n_few=0, auc=zero["new_auc"], wacc=zero["new_wacc"],
+                    old_auc=zero["old_auc"], old_change=zero["old_auc"] - before,
+                    seconds=0.0)]
     for fraction in args.fractions:
         sets = few_shot_sets(Y_tr, new, fraction / 100, seed, args.neg_ratio)
         for setting, idx in sets.items():
@@ -341,19 +317,20 @@ def run_pair(args, data, held, seed):
                 if not (realistic if setting == "realistic" else balanced):
                     continue
                 clf = copy.deepcopy(base)
-                start = time.perf_counter()
-                fn(clf, X_few, Y_few, ctx)
-                seconds = time.perf_counter() - start
-                res = evaluate(clf, te["X"], Y_te, new)
+                with Timer() as t:
+                    fn(clf, X_few, Y_few, ctx)
+                seconds = t.wall
+                res = evaluate(clf, te["X"], Y_te, new=new)
                 records.append(dict(
                     common, fraction=fraction, setting=setting, method=method,
-                    n_pos=int(Y_few[:, new].sum()), n_few=len(idx), auc=res[0],
-                    wacc=res[1], old_auc=res[2], old_change=res[2] - before,
-                    seconds=seconds))
+                    n_pos=int(Y_few[:, new].sum()), n_few=len(idx), auc=res["new_auc"],
+                    wacc=res["new_wacc"], old_auc=res["old_auc"],
+                    old_change=res["old_auc"] - before, seconds=seconds))
                 if args.verbose:
                     print(f"  {held} s{seed} {fraction:g}% {setting:<9} {method:<22} "
-                          f"AUC {res[0]:.3f} (zero-shot {zero[0]:.3f}) W-Acc {res[1]:.3f} "
-                          f"old {res[2] - before:+.4f} {seconds:.1f} s", flush=True)
+                          f"AUC {res['new_auc']:.3f} (zero-shot {zero['new_auc']:.3f}) "
+                          f"W-Acc {res['new_wacc']:.3f} "
+                          f"old {res['old_auc'] - before:+.4f} {seconds:.1f} s", flush=True)
         print(f"  {held} seed {seed}: {fraction:g}% done", flush=True)
     return records
 
@@ -374,14 +351,14 @@ def run(args):
 
     global _DATA, _VECTORS
     if getattr(args, "text_features", "glove") != "glove":
-        loaded = load_meld_minilm(args.data)
+        loaded = load_meld_minilm(args.data, args.subset)
         if loaded is None:
             return None
         _DATA, _VECTORS = loaded
         print(f"MELD text: {len(_DATA['train']['Y'])} train / {len(_DATA['test']['Y'])} "
               "test utterances, pooled all-MiniLM-L6-v2 embeddings", flush=True)
     else:
-        _DATA = load_meld(args.data, args.seq_len, args.token_cache)
+        _DATA = load_meld(args.data, args.seq_len, args.token_cache, args.subset)
         if _DATA is None:
             return None
         print(f"MELD text: {len(_DATA['train']['Y'])} train / {len(_DATA['test']['Y'])} "

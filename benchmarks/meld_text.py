@@ -55,29 +55,34 @@ Run (1 thread; results cached in ``--cache`` so an interrupted run resumes)::
     OMP_NUM_THREADS=1 python benchmarks/meld_text.py zero-shot --seeds 0 1 2
     OMP_NUM_THREADS=1 python benchmarks/meld_text.py supervised --seeds 0 1 2
 
+``--quick`` checks a task end to end in a minute or two: the first 1000
+utterances of each split (``--subset``), seed 0, 1 epoch, anger held out, its
+own cache (``benchmarks/out/meld_text_quick_cache.json``).
+
 The data folder is ``../shared/datasets/meld-text`` relative to the repository
 root (``--data`` to change it); the script says so and exits when it is absent.
 """
 
-import argparse
 import hashlib
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import MELD_DATA, OUT, Timer, have_files, make_parser
 from sklearn.metrics import f1_score, roc_auc_score
 
 from skmemo import MultimodalEmotionClassifier
 from skmemo.feature_extraction import WordVectorizer
 from skmemo.vectors import emotion_vectors, load_default_vectors
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO / ".." / "shared" / "datasets" / "meld-text"
 EMOTIONS = ["neutral", "joy", "surprise", "anger", "sadness", "disgust", "fear"]
 HELD_OUT = EMOTIONS[1:]
+SPLITS = {"train": "train_sent_emo.csv", "dev": "dev_sent_emo.csv",
+          "test": "test_sent_emo.csv"}
+QUICK = {"subset": 1000, "seeds": [0], "epochs": 1, "held_out": ["anger"],
+         "cache": OUT / "meld_text_quick_cache.json"}
 
 
 def read_meld(path):
@@ -163,15 +168,20 @@ def text_encoder(prompt="{}"):
 
 
 def minilm_features(data, args):
-    """Pooled all-MiniLM-L6-v2 embeddings of every split, cached: {split: (n, 384)}."""
+    """Pooled all-MiniLM-L6-v2 embeddings of every split, cached: {split: (n, 384)}.
+
+    The cache holds the whole splits; a ``--subset`` run (the first rows of
+    each split) reads its rows from it, or computes them without caching.
+    """
     path = args.cache.parent / "meld_minilm_pooled.npz"
     if path.is_file():
         with np.load(path) as f:
-            return {k: f[k] for k in f}
+            return {split: f[split][:len(frame)] for split, frame in data.items()}
     encoder = text_encoder().fit(clean(data["train"]["Utterance"]))
     out = {split: encoder.transform(clean(frame["Utterance"]))["text"][:, 0]
            for split, frame in data.items()}
-    np.savez(path, **out)
+    if getattr(args, "subset", None) is None:
+        np.savez(path, **out)
     return out
 
 
@@ -187,7 +197,8 @@ def encoder_X(data, args, feats):
         return encoder_inputs(feats["train"]), encoder_inputs(feats["test"])
     from skmemo.data import MultimodalData
 
-    path = args.cache.parent / f"meld_minilm_tokens{args.max_len}.npz"
+    first = f"-first{args.subset}" if args.subset else ""
+    path = args.cache.parent / f"meld_minilm_tokens{args.max_len}{first}.npz"
     if not path.is_file():
         from skmemo.feature_extraction import TextEncoder
 
@@ -257,19 +268,18 @@ def zero_shot(data, args, cache):
             Y_fit = np.c_[Y_fit, sentiment_labels(train)]
         E_known, e_new = emotion_vectors_of(known), emotion_vectors_of([spec])[0]
         for seed in args.seeds:
-            key = f"zs|{emotion}|{spec}|{seed}|{args.tag}"
+            key = f"zs|{emotion}|{spec}|{seed}|{args.tag}{args.rows}"
             if encoder:
                 key += f"|{args.setting}"
             digest = hashlib.md5(key.encode()).hexdigest()[:12]
             logits_file = args.cache.parent / f"meld_logits_{digest}.npy"
             if key not in cache or not logits_file.is_file():
-                t0 = time.perf_counter()
-                clf = make_model(known, seed, args)
-                clf.fit(X_train[np.flatnonzero(keep)], Y_fit[keep])
-                clf.add_emotions([spec])
-                np.save(logits_file, clf.decision_function(X_test))
-                cache[key] = {"epochs": len(clf.history_),
-                              "seconds": time.perf_counter() - t0,
+                with Timer() as t:
+                    clf = make_model(known, seed, args)
+                    clf.fit(X_train[np.flatnonzero(keep)], Y_fit[keep])
+                    clf.add_emotions([spec])
+                    np.save(logits_file, clf.decision_function(X_test))
+                cache[key] = {"epochs": len(clf.history_), "seconds": t.wall,
                               "epoch_seconds": float(np.mean(clf.history_[:, "dur"]))}
                 save_cache(args, cache)
             logits = np.load(logits_file)
@@ -365,17 +375,17 @@ def supervised(data, args, cache):
         X_train, X_test = vec.transform(train["Utterance"]), vec.transform(test["Utterance"])
     scores = []
     for seed in args.seeds:
-        key = f"sup|{seed}|{args.tag}"
+        key = f"sup|{seed}|{args.tag}{args.rows}"
         if args.text_features != "glove":
             key += f"|{args.setting}"
         if key not in cache:
-            t0 = time.perf_counter()
-            clf = make_model(EMOTIONS, seed, args)
-            clf.set_params(class_weight=args.class_weight)
-            clf.fit(X_train, Y_train)
-            pred = clf.predict_proba(X_test).argmax(1)
+            with Timer() as t:
+                clf = make_model(EMOTIONS, seed, args)
+                clf.set_params(class_weight=args.class_weight)
+                clf.fit(X_train, Y_train)
+                pred = clf.predict_proba(X_test).argmax(1)
             cache[key] = {"f1": f1_score(y_test, pred, average="weighted"),
-                          "epochs": len(clf.history_), "seconds": time.perf_counter() - t0,
+                          "epochs": len(clf.history_), "seconds": t.wall,
                           "epoch_seconds": float(np.mean(clf.history_[:, "dur"]))}
             save_cache(args, cache)
         r = cache[key]
@@ -431,10 +441,13 @@ def save_cache(args, cache):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, quick=QUICK, cache=OUT / "meld_text_cache.json",
+                         cache_help="results of finished fits (JSON; logits and "
+                                    "features beside it), reused by a rerun")
     parser.add_argument("task", choices=["zero-shot", "supervised", "fit-time"])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--data", type=Path, default=MELD_DATA)
+    parser.add_argument("--subset", type=int, default=None,
+                        help="the first SUBSET utterances of each split (default: all)")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--patience", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -466,8 +479,6 @@ def main(argv=None):
                         help="minilm: the estimator's single_label=True")
     parser.add_argument("--plot", type=Path, default=None, help="save a bar chart here")
     parser.add_argument("--tag", default="default", help="cache key suffix for a setting")
-    parser.add_argument("--cache", type=Path, default=REPO / "benchmarks" / "out" /
-                        "meld_text_cache.json")
     args = parser.parse_args(argv)
     if args.class_weight == "none":
         args.class_weight = None
@@ -476,13 +487,12 @@ def main(argv=None):
                     f"single_label={args.single_label} class_weight={args.class_weight} "
                     f"epochs={args.epochs}"
                     + (f" text_hidden={args.text_hidden}" if args.text_hidden else ""))
-    if not args.data.is_dir():
-        print(f"MELD transcripts not found in {args.data}; pass --data DIR")
-        return 1
-    torch.set_num_threads(1)
+    args.rows = f"|first{args.subset}" if args.subset else ""  # in every cache key
+    if not have_files(args.data, SPLITS.values(), "MELD transcript"):
+        return 0
     load_default_vectors()
-    data = {split: read_meld(args.data / f"{split}_sent_emo.csv")
-            for split in ("train", "dev", "test")}
+    data = {split: read_meld(args.data / name).head(args.subset)
+            for split, name in SPLITS.items()}
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     cache = json.loads(args.cache.read_text()) if args.cache.is_file() else {}
     if args.text_features != "glove" or args.task == "fit-time":

@@ -176,3 +176,18 @@ def test_doctests():
     import doctest
 
     assert doctest.testmod(_common).failed == 0
+
+
+def test_every_benchmark_script_has_the_shared_parser_with_quick():
+    import ast
+
+    scripts = [p for p in sorted(Path(_common.__file__).parent.glob("*.py"))
+               if "__main__" in p.read_text(encoding="utf-8")]
+    assert len(scripts) > 10
+    without = []
+    for path in scripts:
+        calls = [node for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "make_parser"]
+        if not any(k.arg == "quick" for call in calls for k in call.keywords):
+            without.append(path.name)
+    assert without == []
