@@ -4,7 +4,7 @@ from setuptools import find_packages, setup
 
 here = Path(__file__).parent
 version = {}
-for line in (here / "skmemo" / "__init__.py").read_text().splitlines():
+for line in (here / "skmemo" / "_version.py").read_text().splitlines():
     if line.startswith("__version__"):
         exec(line, version)
 

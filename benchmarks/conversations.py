@@ -42,7 +42,6 @@ The data folder is ``../shared/datasets/meld-text`` relative to the repository
 root (``--data`` to change it); the script says so and exits when it is absent.
 """
 
-import argparse
 import hashlib
 import json
 import sys
@@ -55,6 +54,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import make_parser  # noqa: E402
 from meld_text import EMOTIONS, HELD_OUT, relative_scores  # noqa: E402
 
 from skmemo import MultimodalEmotionClassifier  # noqa: E402
@@ -65,6 +65,9 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / ".." / "shared" / "datasets" / "meld-text"
 OUT = REPO / "benchmarks" / "out"
 SPLITS = ("train", "test")
+# --quick: one seed, one epoch, one context size and design, a cache of its own
+QUICK = {"seeds": [0], "epochs": 1, "windows": [1], "designs": ["enc"],
+         "cache": OUT / "conversations_quick_cache.json"}
 _MODEL = []
 
 
@@ -264,10 +267,10 @@ def save_cache(args, cache):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, quick=QUICK, seeds=(0, 1),
+                         cache=OUT / "conversations_cache.json")
     parser.add_argument("task", choices=["supervised", "zero-shot", "encode"])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--windows", type=int, nargs="*", default=[3],
                         help="context sizes k; none given: the no-context design only")
     parser.add_argument("--designs", nargs="+", default=["steps", "enc", "enc+cur"],
@@ -278,12 +281,10 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--tag", default="default", help="cache key suffix for a setting")
-    parser.add_argument("--cache", type=Path, default=OUT / "conversations_cache.json")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"MELD transcripts not found in {args.data}; pass --data DIR")
         return 1
-    torch.set_num_threads(1)
     OUT.mkdir(parents=True, exist_ok=True)
     data = load_meld_transcripts(args.data, splits=SPLITS)
     cache = json.loads(args.cache.read_text()) if args.cache.is_file() else {}

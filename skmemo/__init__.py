@@ -5,11 +5,10 @@ emotions are word vectors, mapped into the audio and visual spaces, so that new
 emotions can be recognised zero-shot.
 """
 
+from ._version import __version__
 from .classifier import MultimodalEmotionClassifier
 from .data import MODALITIES, MultimodalData
 from .persistence import load
-
-__version__ = "0.1.0"
 
 __all__ = [
     "MODALITIES",

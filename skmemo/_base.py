@@ -5,9 +5,12 @@
 declares only the parameters it honours. In parts by idea: batches and their
 order in :mod:`skmemo._batching`, mixed precision in :mod:`skmemo._precision`,
 zero-shot emotions in :mod:`skmemo._zero_shot`, the training transaction in
-:mod:`skmemo._transaction`, the training callbacks in :mod:`skmemo._callbacks`.
+:mod:`skmemo._transaction`, the training callbacks in :mod:`skmemo._callbacks`,
+parameters versus fitted state in :mod:`skmemo._state`, the parameter
+constraints' vocabulary and messages in :mod:`skmemo._params`.
 """
 
+import difflib
 import inspect
 import numbers
 import warnings
@@ -18,7 +21,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from skorch import NeuralNet
 from skorch.callbacks import (
     EpochScoring,
@@ -39,33 +42,19 @@ from ._callbacks import (
     _valid_weighted_accuracy,
     resolve_scorer_names,
 )
+from ._checks import PADDINGS, check_padding
 from ._device_loop import DeviceLossMixin
+from ._params import SKORCH_CONSTRAINTS, WORD_VECTORS, Words, validate_params
 from ._precision import _PRECISIONS, MixedPrecisionMixin
-from ._transaction import restore_weights, training_call, weights_snapshot
+from ._state import FittedStateMixin, resolve_device
+from ._transaction import Interrupted, restore_weights, training_call, weights_snapshot
 from ._zero_shot import ZeroShotMixin
 from .data import align_y, check_X, check_y
-from .exceptions import NotFittedError
 from .metrics import weighted_accuracy_score
 from .vectors import emotion_vectors, parse_emotion, set_source_params
 
-__all__ = []
+__all__ = ["resolve_device"]
 
-
-# parameters whose type and range scikit-learn's validation checks (messages
-# name the parameter, the accepted values and the value given)
-_PARAMETER_CONSTRAINTS = {
-    "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-    "predict_batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-    "lr": [Interval(numbers.Real, 0, None, closed="left")],
-    "lr_patience": [Interval(numbers.Integral, 0, None, closed="left")],
-    "early_stopping_patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
-    "gradient_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
-    "random_state": ["random_state"],
-    "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-    "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
-    "warm_start": ["boolean"],
-    "freeze_encoders": ["boolean"],
-}
 
 # what NeuralNet.__init__ takes besides prefixed ``component__param`` arguments
 _SKORCH_PARAMS = (frozenset(inspect.signature(NeuralNet.__init__).parameters)
@@ -74,13 +63,6 @@ _SKORCH_PARAMS = (frozenset(inspect.signature(NeuralNet.__init__).parameters)
 # fitted attributes that a new fit drops (the others are rebound by fit)
 _REFIT_CLEARS = ("memory_", "gem_stats_", "pretrain_history_", "grad_scaler_",
                  "callbacks_key_", "callbacks_source_")
-
-
-def resolve_device(device):
-    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; others unchanged."""
-    if isinstance(device, str) and device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 class _LossWithoutParameters:
@@ -98,17 +80,20 @@ class _LossWithoutParameters:
         return getattr(self.loss, name)
 
 
-class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
-                      DeviceLossMixin, ClassifierMixin, NeuralNet):
+class _EmotionNetBase(FittedStateMixin, ZeroShotMixin, LengthOrderMixin,
+                      MixedPrecisionMixin, DeviceLossMixin, ClassifierMixin, NeuralNet):
     """What every skmemo estimator shares: the scikit-learn / skorch surface.
 
     Input checks, the validation split, the training transaction, the
     per-emotion thresholds, length-ordered prediction, mixed precision, the
     balanced ``pos_weight`` and zero-shot bookkeeping. Subclasses choose the
-    network (``initialize_module``) and declare only the parameters they
-    honour; hooks: ``_extra_callbacks`` (callbacks placed before gradient
-    clipping), ``_before_training`` (after ``initialize``, before the first
-    epoch), ``_after_fit``, ``_check_params``.
+    network (``initialize_module``, ``_module_kwargs``) and declare their
+    parameters (``_parameter_constraints``); what they change in training
+    goes through skorch's hooks (``on_train_begin``, ``on_grad_computed``,
+    ``train_step``, ``get_loss``, ``infer``). Two steps of ``fit`` alone are
+    methods of their own: ``_before_training`` (after ``initialize``, before
+    the first epoch: pre-training) and ``_after_fit`` (with the validated
+    data: the episodic memory).
     """
 
     # Pickled through skorch's map_location-aware path, so that a pickle made on
@@ -117,6 +102,40 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
     cuda_dependent_attributes_ = NeuralNet.cuda_dependent_attributes_ + [
         "callbacks_", "grad_scaler_",
     ]
+
+    #: every constructor parameter, checked when a training call starts
+    #: (:func:`skmemo._params.validate_params`); subclasses add their own
+    _parameter_constraints = {
+        **SKORCH_CONSTRAINTS,
+        "emotions": [Words(), None],
+        "word_vectors": WORD_VECTORS,
+        "rnn": [StrOptions({"lstm", "gru"})],
+        "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "padding": [StrOptions(set(PADDINGS))],
+        # values are checked against the emotions when fit resolves them
+        "threshold": [numbers.Real, "array-like", Mapping, HasMethods(["items"])],
+        "class_weight": [StrOptions({"balanced"}), None],
+        "lr": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"),
+                       Options(numbers.Integral, {-1})],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "gradient_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "early_stopping_patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "lr_patience": [Interval(numbers.Integral, 0, None, closed="left")],
+        "predict_batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "bucket_by_length": ["boolean"],
+        "precision": [StrOptions(set(_PRECISIONS))],
+        "random_state": ["random_state"],
+    }
+
+    #: The fitted state a fit sets besides skorch's own (``module_``,
+    #: ``optimizer_``, ``history_``, ...), declared once: the fitted check
+    #: requires it, :func:`skmemo.persistence.save` writes it (see
+    #: :meth:`_fitted_state`).
+    _fitted_attributes = ("emotions_", "n_fit_emotions_", "emotion_vectors_",
+                          "input_dims_", "thresholds_", "classes_", "pos_weight_")
 
     def __init__(
         self,
@@ -154,9 +173,11 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         kwargs.pop("_params_to_validate", None)
         unexpected = sorted(k for k in kwargs if "__" not in k and k not in _SKORCH_PARAMS)
         if unexpected:
+            hints = "".join(f"; did you mean {m!r}?" for m in map(self._did_you_mean, unexpected)
+                            if m)
             raise TypeError(
-                f"{type(self).__name__}.__init__() got unexpected argument(s) {unexpected}; "
-                f"see help({type(self).__name__}) for the parameters it takes")
+                f"{type(self).__name__}.__init__() got unexpected argument(s) {unexpected}"
+                f"{hints} (see help({type(self).__name__}) for the parameters it takes)")
         super().__init__(
             module, criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
             batch_size=batch_size, dataset=dataset, train_split=train_split,
@@ -180,39 +201,19 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         self.precision = precision
         self.random_state = random_state
 
-    # ------------------------------------------------------------------
-    # device="auto": the parameter keeps what the user set
-    # ------------------------------------------------------------------
-    @property
-    def device(self):
-        return resolve_device(self.__dict__.get("device_requested_", "auto"))
-
-    @device.setter
-    def device(self, value):
-        self.__dict__["device_requested_"] = value
-
-    def _get_param_names(self):
-        names = [n for n in super()._get_param_names() if n != "_params_to_validate"]
-        return names if "device" in names else names + ["device"]
-
-    def get_params(self, deep=True, **kwargs):
-        params = super().get_params(deep=deep, **kwargs)
-        params.pop("_params_to_validate", None)
-        params["device"] = self.__dict__.get("device_requested_", "auto")
-        return params
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["device"] = self.device  # skorch maps tensors from this device
-        return state
-
-    def __setstate__(self, state):
-        requested = state.get("device_requested_", "auto")
-        super().__setstate__(state)
-        mapped = self.__dict__.pop("device", None)
-        if requested not in ("auto", None) and mapped != requested:
-            requested = str(mapped)  # e.g. a CUDA model loaded on a CPU-only machine
-        self.__dict__["device_requested_"] = requested
+    @classmethod
+    def _did_you_mean(cls, name):
+        """The parameter ``name`` was probably meant to be: skorch's rule for a
+        component prefix (``optimizer_lr`` -> ``optimizer__lr``), else the
+        closest parameter name."""
+        prefixes = ["module", "criterion", "optimizer", *NeuralNet.prefixes_]
+        for prefix in prefixes:
+            if name.startswith(prefix + "_") and not name.startswith(prefix + "__"):
+                return f"{prefix}__{name[len(prefix) + 1:]}"
+        names = (set(inspect.signature(cls.__init__).parameters) | _SKORCH_PARAMS) - {
+            "self", "kwargs"}
+        close = difflib.get_close_matches(name, sorted(names), n=1)
+        return close[0] if close else None
 
     # ------------------------------------------------------------------
     # scikit-learn contract
@@ -233,16 +234,6 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         tags.non_deterministic = self.random_state is None
         return tags
 
-    def __sklearn_is_fitted__(self):
-        return bool(getattr(self, "initialized_", False)) and hasattr(self, "emotions_")
-
-    def _check_fitted(self, action="predict"):
-        if not self.__sklearn_is_fitted__():
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet; call fit(X, y) "
-                f"before {action}."
-            )
-
     # ------------------------------------------------------------------
     # skorch hooks
     # ------------------------------------------------------------------
@@ -261,7 +252,6 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
                     _valid_weighted_accuracy, name="valid_wacc", lower_is_better=False,
                 )),
             ]
-        cbs += self._extra_callbacks()  # before clipping: clip what they leave
         if self.gradient_clip is not None:
             cbs.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
         cbs.append(("lr_scheduler", LRScheduler(
@@ -293,10 +283,6 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         if isinstance(module, torch.nn.parallel.DistributedDataParallel):
             return module.module
         return module
-
-    def _extra_callbacks(self):
-        """Callbacks of a subclass, placed before gradient clipping."""
-        return []
 
     def _callbacks_key(self):
         """The parameters the default callbacks are built from."""
@@ -376,10 +362,10 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             if len(history) > n_epochs and "train_loss" not in history[-1]:
                 history.pop()  # the epoch that did not finish
             if len(history) == n_epochs:
-                self.__dict__["_interrupted_without_epoch"] = True
+                raise Interrupted from None  # the call's transaction undoes it all
             raise
         finally:
-            self.__dict__.pop("epoch_snapshot_", None)
+            vars(self).pop("epoch_snapshot_", None)
 
     def _module_kwargs(self):
         """Arguments of the network class; subclasses add their own."""
@@ -399,8 +385,11 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         self.module_ = self.module(**kwargs)
         return self
 
-    def _prepare_training(self, X):
-        """Settings that follow parameters changed after init (``set_params``)."""
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """skorch's hook at the start of every training call, before the
+        callbacks': settings that follow parameters changed since
+        ``initialize`` (``set_params``)."""
+        super().on_train_begin(net, X=X, y=y, **kwargs)
         if self._callbacks_stale():
             # e.g. set_params(train_split=None) after fit: the LR scheduler must
             # monitor train_loss, and early stopping has nothing to watch; or
@@ -417,27 +406,6 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
 
     def _after_fit(self, X, y):
         """Hook: at the end of ``fit``, with the validated training data."""
-
-    def initialize_optimizer(self, *args, **kwargs):
-        if self.__dict__.get("defer_optimizer_"):
-            # skmemo.load: the optimizer is built when training resumes (building
-            # one imports torch's compiler stack, a second a model that only
-            # predicts need not pay); see __getattr__. Registered now, so that
-            # optimizer__* parameters validate and skorch steps it once built.
-            self._register_attribute("optimizer_", None)
-            return self
-        return super().initialize_optimizer(*args, **kwargs)
-
-    def __getattr__(self, name):
-        # only reached when normal lookup fails: a loaded model's optimizer is
-        # built, with its saved state, on first use
-        if name == "optimizer_" and "optimizer_state_pending_" in self.__dict__:
-            state = self.__dict__.pop("optimizer_state_pending_")
-            self._initialize_optimizer()
-            if state is not None:
-                self.__dict__["optimizer_"].load_state_dict(state)
-            return self.__dict__["optimizer_"]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def initialize_criterion(self):
         super().initialize_criterion()
@@ -486,33 +454,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
     # ------------------------------------------------------------------
     def _check_params(self):
         """Every parameter check, in one place; raises before anything changes."""
-        validate_parameter_constraints(
-            _PARAMETER_CONSTRAINTS, self.get_params(deep=False),
-            caller_name=type(self).__name__)
-        if self.padding not in ("pre", "post"):
-            raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
-        if self.rnn not in ("lstm", "gru"):
-            raise ValueError(f"rnn must be 'lstm' or 'gru', got {self.rnn!r}")
-        if self.precision not in _PRECISIONS:
-            raise ValueError(
-                f"precision must be one of {sorted(_PRECISIONS)}, got {self.precision!r}"
-            )
-        if not 0 <= self.validation_fraction < 1:
-            raise ValueError(
-                f"validation_fraction must lie in [0, 1), got {self.validation_fraction}"
-            )
-        if not isinstance(self.bucket_by_length, (bool, np.bool_)):
-            raise ValueError(
-                f"bucket_by_length must be True or False, got {self.bucket_by_length!r}")
-        if self.class_weight not in ("balanced", None):
-            raise ValueError(
-                f"class_weight must be 'balanced' or None, got {self.class_weight!r}"
-            )
-        if not isinstance(self.batch_size, (int, np.integer)) or (
-                self.batch_size < 1 and self.batch_size != -1):
-            raise ValueError(
-                f"batch_size must be a positive integer (or -1 for the whole data); "
-                f"got {self.batch_size!r}")
+        validate_params(self)
         check_world_size(self)  # a launcher's processes that would train alone
 
     @staticmethod
@@ -617,8 +559,8 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         and nothing changes.
         """
         fitted = self.__sklearn_is_fitted__()
-        if fitted and params.get("padding", "pre") not in ("pre", "post"):
-            raise ValueError(f"padding must be 'pre' or 'post', got {params['padding']!r}")
+        if fitted and "padding" in params:
+            check_padding(params["padding"])
         thresholds = None
         if "threshold" in params and fitted:
             thresholds = self._resolve_thresholds(
@@ -688,7 +630,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             )
         with training_call(self):
             for key in _REFIT_CLEARS:  # a refit keeps nothing of the old model
-                self.__dict__.pop(key, None)
+                vars(self).pop(key, None)
             self.emotions_ = emotions
             self.n_fit_emotions_ = len(emotions)
             self.emotion_vectors_ = vectors
@@ -699,8 +641,7 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
             with self._rng():
                 self.initialize()
                 self._before_training(X)
-                self._prepare_training(X)
-                NeuralNet.partial_fit(self, X, y, **fit_params)
+                self._train(X, y, **fit_params)
             self._after_fit(X, y)
         return self
 
@@ -724,10 +665,14 @@ class _EmotionNetBase(ZeroShotMixin, LengthOrderMixin, MixedPrecisionMixin,
         with training_call(self):
             self.pos_weight_ = self._compute_pos_weight(y)
             self._set_pos_weight(self.pos_weight_)
-            self._prepare_training(X)
             with self._rng(offset=len(self.history_)):
-                NeuralNet.partial_fit(self, X, y, **fit_params)
+                self._train(X, y, **fit_params)
         return self
+
+    def _train(self, X, y, **fit_params):
+        """skorch's training (``on_train_begin``, ``fit_loop``, ``on_train_end``)
+        on validated data; ``epochs=`` reaches ``fit_loop``."""
+        return super().partial_fit(X, y, **fit_params)
 
     # ------------------------------------------------------------------
     # prediction

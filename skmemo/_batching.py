@@ -278,13 +278,17 @@ class LengthOrderMixin:
     #: batches per sorted pool of the training sampler (``bucket_by_length``)
     _bucket_pool_batches = 50
 
-    def get_iterator(self, dataset, training=False):
+    def get_iterator(self, dataset, training=False, *, batch_size=None):
+        """skorch's loader of ``dataset``; ``batch_size`` replaces the
+        estimator's ``batch_size`` for this loader (``iterator_*__batch_size``
+        still comes first)."""
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
         kwargs.setdefault("collate_fn", _batch_collate)
         if training:
             kwargs.setdefault("shuffle", True)
-            kwargs.setdefault("batch_size", self.batch_size)
+            kwargs.setdefault("batch_size", self.batch_size if batch_size is None
+                              else batch_size)
         else:
             kwargs.setdefault("batch_size", self.predict_batch_size or 1024)
         if kwargs["batch_size"] == -1:

@@ -147,7 +147,11 @@ class EpisodicMemory:
         """
         if not isinstance(X, Mapping) or not X:
             raise TypeError("X must be a non-empty mapping of modality -> array")
-        y = check_y(y)
+        return self._store_task(X, check_y(y), n_emotions=n_emotions, pos_weight=pos_weight)
+
+    def _store_task(self, X, y, *, n_emotions=None, pos_weight=None):
+        """:meth:`add_task` on labels that :func:`~skmemo.data.check_y` returned
+        (the estimator's call: its data are validated once, at its boundary)."""
         n = len(y)
         if n == 0 or any(len(v) != n for v in X.values()):
             raise ValueError(f"X and y must hold the same, non-zero number of samples; "
@@ -194,9 +198,13 @@ class EpisodicMemory:
         -------
         self
         """
+        return self._extend_task(X, check_y(y), pos_weight=pos_weight)
+
+    def _extend_task(self, X, y, *, pos_weight=None):
+        """:meth:`extend_task` on labels that :func:`~skmemo.data.check_y`
+        returned (the estimator's call)."""
         if not self.tasks:
-            return self.add_task(X, y, pos_weight=pos_weight)
-        y = check_y(y)
+            return self._store_task(X, y, pos_weight=pos_weight)
         task = self.tasks[-1]
         K = task["n_emotions"]
         if y.shape[1] < K or len(y) == 0 or any(len(v) != len(y) for v in X.values()):

@@ -32,8 +32,9 @@ against the handful of negatives the user labelled.
 
 On leaving the block the embeddings are a buffer again (holding the learned
 values, so ``state_dict`` keys, pickles and the skmemo format are unchanged),
-the optimizer loses the extra group and the hook, and ``freeze_encoders`` and
-``requires_grad`` are restored.
+the optimizer loses the extra group and the hook, and ``requires_grad`` is
+restored. Nothing of it is an estimator parameter: the block changes no
+hyperparameter (``freeze_encoders`` included).
 """
 
 import numbers
@@ -168,12 +169,10 @@ def few_shot_update(net, *, train_new_emotions=True, embedding_lr=None,
     prior = E.detach().clone()
     reference = {id(p): p.detach().clone() for p in module.parameters()
                  if p.requires_grad} if anchor_strength else {}
-    was_frozen = net.freeze_encoders
     grads_on = {name: p.requires_grad for name, p in module.encoders.named_parameters()}
     param, handles, group = None, [], None
     try:
         if freeze_encoders:
-            net.freeze_encoders = True
             for p in module.encoders.parameters():
                 p.requires_grad_(False)
         if train_new_emotions:
@@ -215,6 +214,5 @@ def few_shot_update(net, *, train_new_emotions=True, embedding_lr=None,
             optimizer.state.pop(param, None)
             del module._parameters["emotion_embeddings"]
             module.register_buffer("emotion_embeddings", param.detach().clone())
-        net.freeze_encoders = was_frozen
         for name, p in module.encoders.named_parameters():
             p.requires_grad_(grads_on[name])

@@ -31,6 +31,8 @@ class MixedPrecisionMixin:
             x.update(fit_params)
             with self._autocast():
                 out = self.module_(**x)
+            if isinstance(out, tuple):  # (logits, representation, ...)
+                return tuple(o.float() for o in out)
             return out.float()
         return super().infer(x, **fit_params)
 

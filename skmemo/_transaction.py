@@ -9,13 +9,15 @@ emotions, thresholds). The one exception is skorch's own: a
 completed (the unfinished epoch is undone); if no epoch of the call completed,
 the whole call is undone and the interrupt is raised again.
 
-How it is done: a shallow copy of the estimator's ``__dict__``, copies of the
-state dicts of its torch objects (modules and optimizers, restored *into the
-same objects*, so references to them stay valid), and one deep copy of every
-other non-parameter attribute, made with the torch objects pre-entered in the
-copy memo (a callback that refers to the optimizer keeps referring to the
-live one). Parameters (user values such as ``word_vectors`` or
-``pretrain_X``) are not copied: training never changes them.
+How it is done: the estimator's fitted state (``_fitted_state()``: every
+attribute that is not a constructor parameter) is copied -- the state dicts
+of its torch objects (modules and optimizers, restored *into the same
+objects*, so references to them stay valid) and one deep copy of every other
+attribute, made with the torch objects pre-entered in the copy memo (a
+callback that refers to the optimizer keeps referring to the live one) -- and
+written back with ``_restore_fitted_state()``. Parameters (user values such
+as ``word_vectors`` or ``pretrain_X``) are not copied: training never
+changes them.
 """
 
 import copy
@@ -24,27 +26,23 @@ from contextlib import contextmanager
 import torch
 
 
-def _torch_objects(net):
-    return {k: v for k, v in net.__dict__.items()
-            if isinstance(v, (torch.nn.Module, torch.optim.Optimizer))}
+def _is_torch(value):
+    return isinstance(value, (torch.nn.Module, torch.optim.Optimizer))
 
 
 def _state_copy(obj):
-    state = obj.state_dict()
-    return copy.deepcopy(state)
+    return copy.deepcopy(obj.state_dict())
 
 
 def snapshot(net):
     """Everything needed to put ``net`` back as it is now."""
-    params = set(net._get_param_names()) | {"device_requested_"}
-    torch_objs = _torch_objects(net)
+    state = net._fitted_state()
+    torch_objs = {k: v for k, v in state.items() if _is_torch(v)}
     memo = {id(v): v for v in torch_objs.values()}
-    memo.update({id(v): v for k, v in net.__dict__.items() if k in params})  # never copied
+    memo.update({id(v): v for v in net.get_params(deep=False).values()})  # never copied
     memo[id(net)] = net
-    others = {k: v for k, v in net.__dict__.items()
-              if k not in params and k not in torch_objs}
+    others = {k: v for k, v in state.items() if k not in torch_objs}
     return {
-        "dict": dict(net.__dict__),
         "torch": {k: (v, _state_copy(v)) for k, v in torch_objs.items()},
         "others": copy.deepcopy(others, memo),
     }
@@ -52,17 +50,15 @@ def snapshot(net):
 
 def restore(net, snap):
     """Put ``net`` back to :func:`snapshot`'s state."""
-    net.__dict__.clear()
-    net.__dict__.update(snap["dict"])
-    net.__dict__.update(snap["others"])
-    for key, (obj, state) in snap["torch"].items():
+    for obj, state in snap["torch"].values():
         obj.load_state_dict(state)
-        net.__dict__[key] = obj
+    net._restore_fitted_state(
+        {**snap["others"], **{k: obj for k, (obj, _) in snap["torch"].items()}})
 
 
 def weights_snapshot(net):
     """Module and optimizer states only: the savepoint at the end of an epoch."""
-    return {k: (v, _state_copy(v)) for k, v in _torch_objects(net).items()}
+    return {k: (v, _state_copy(v)) for k, v in vars(net).items() if _is_torch(v)}
 
 
 def restore_weights(net, snap):
@@ -70,16 +66,18 @@ def restore_weights(net, snap):
         obj.load_state_dict(state)
 
 
+class Interrupted(Exception):
+    """Raised inside a training call by ``fit_loop`` when Ctrl-C came before any epoch."""
+
+
 @contextmanager
 def training_call(net):
     """Run a training call as one transaction (see the module docstring)."""
     snap = snapshot(net)
-    net.__dict__["_interrupted_without_epoch"] = False
     try:
         yield
-    except BaseException:
+    except BaseException as exc:
         restore(net, snap)
+        if isinstance(exc, Interrupted):
+            raise KeyboardInterrupt from None
         raise
-    if net.__dict__.pop("_interrupted_without_epoch", False):
-        restore(net, snap)
-        raise KeyboardInterrupt

@@ -25,10 +25,15 @@ Encoders are skmemo's :class:`~skmemo.modules.SequenceEncoder` (directions
 summed, last *real* step), so padding never changes a prediction.
 """
 
+import numbers
+
 import torch
+from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from ._base import _EmotionNetBase
+from ._checks import check_padding
+from ._params import ModalityMap
 from .modules import MODALITIES, SequenceEncoder, _left_align, lengths_from_padding
 
 __all__ = [
@@ -62,8 +67,7 @@ def _check_common(input_dims, n_emotions, padding):
         )
     if int(n_emotions) < 1:
         raise ValueError(f"n_emotions must be >= 1, got {n_emotions}")
-    if padding not in ("pre", "post"):
-        raise ValueError(f"padding must be 'pre' or 'post', got {padding!r}")
+    check_padding(padding)
     return tuple(m for m in MODALITIES if m in input_dims)
 
 
@@ -336,6 +340,11 @@ class EarlyFusionLSTMClassifier(_BaselineMixin, _EmotionNetBase):
     (60, 3)
     """
 
+    _parameter_constraints = {
+        **_EmotionNetBase._parameter_constraints,
+        "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
     def __init__(self, emotions=None, *, hidden_size=64, module=EarlyFusionLSTM, **kwargs):
         super().__init__(emotions, module=module, **kwargs)
         self.hidden_size = hidden_size
@@ -345,11 +354,6 @@ class EarlyFusionLSTMClassifier(_BaselineMixin, _EmotionNetBase):
         kwargs["hidden_size"] = self.hidden_size
         return kwargs
 
-    def _check_params(self):
-        super()._check_params()
-        size = self.hidden_size
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"hidden_size must be a positive integer, got {size!r}")
 
 
 class LateFusionLSTMClassifier(_BaselineMixin, _EmotionNetBase):
@@ -381,6 +385,12 @@ class LateFusionLSTMClassifier(_BaselineMixin, _EmotionNetBase):
     >>> clf.fit(X, Y).predict_proba({"audio": X["audio"]}).shape
     (60, 2)
     """
+
+    _parameter_constraints = {
+        **_EmotionNetBase._parameter_constraints,
+        "hidden_sizes": [ModalityMap([Interval(numbers.Integral, 1, None, closed="left")],
+                                     "positive int"), None],
+    }
 
     def __init__(self, emotions=None, *, hidden_sizes=None, module=LateFusionLSTM, **kwargs):
         super().__init__(emotions, module=module, **kwargs)

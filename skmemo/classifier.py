@@ -9,29 +9,24 @@ checks in :mod:`skmemo.data`.
 """
 
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _EmotionNetBase, resolve_device
 from ._batching import MultimodalDataset
+from ._params import ModalityMap
 from ._single_label import SingleLabelMixin
-from .continual import ContinualMixin, GEMProjection, _check_memory_size
-from .data import MODALITIES, check_X
+from .continual import ContinualMixin
+from .data import check_X
 from .losses import swfc_loss
 from .modules import TEXT_SCORINGS, EmotionEmbeddingModel, check_modality_dropout
 from .pretraining import contrastive_pretrain
 
 __all__ = ["MultimodalEmotionClassifier", "MultimodalDataset", "resolve_device"]
 
-# the text-encoder options (checked with scikit-learn's validation: messages
-# name the parameter, the accepted values and the value given)
-_TEXT_CONSTRAINTS = {
-    "text_scoring": [StrOptions(set(TEXT_SCORINGS))],
-    "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
-    "single_label": ["boolean"],
-}
 
 
 class MultimodalEmotionClassifier(ContinualMixin, SingleLabelMixin, _EmotionNetBase):
@@ -215,6 +210,28 @@ class MultimodalEmotionClassifier(ContinualMixin, SingleLabelMixin, _EmotionNetB
     (120, 2)
     """
 
+    _parameter_constraints = {
+        **_EmotionNetBase._parameter_constraints,
+        "hidden_sizes": [ModalityMap([Interval(numbers.Integral, 1, None, closed="left")],
+                                     "positive int"), None],
+        "fusion": [StrOptions({"weighted", "cross_attention"})],
+        "text_scoring": [StrOptions(set(TEXT_SCORINGS))],
+        "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+        "single_label": ["boolean"],
+        "modality_dropout": [
+            Interval(numbers.Real, 0, 1, closed="left"), None,
+            ModalityMap([Interval(numbers.Real, 0, 1, closed="left")], "probability in [0, 1)")],
+        "memory_size": [Interval(numbers.Integral, 0, None, closed="left")],
+        "swfc_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "swfc_temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+        "swfc_gamma": [Interval(numbers.Real, 0, None, closed="left")],
+        "swfc_alpha": [Interval(numbers.Real, None, None, closed="neither")],
+        "pretrain_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "pretrain_temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+        "pretrain_X": [Mapping, None],
+        "freeze_encoders": ["boolean"],
+    }
+
     def __init__(
         self,
         emotions=None,
@@ -295,9 +312,6 @@ class MultimodalEmotionClassifier(ContinualMixin, SingleLabelMixin, _EmotionNetB
     # ------------------------------------------------------------------
     # what differs from the shared base
     # ------------------------------------------------------------------
-    def _extra_callbacks(self):
-        return [("gem", GEMProjection())]  # GEM projects before gradient clipping
-
     def _module_kwargs(self):
         kwargs = super()._module_kwargs()
         kwargs["emotion_vectors"] = self.emotion_vectors_
@@ -311,48 +325,43 @@ class MultimodalEmotionClassifier(ContinualMixin, SingleLabelMixin, _EmotionNetB
             kwargs["temperature"] = self.temperature
         return kwargs
 
-    def _check_params(self):
-        super()._check_params()
-        validate_parameter_constraints(
-            _TEXT_CONSTRAINTS, self.get_params(deep=False), caller_name=type(self).__name__)
-        _check_memory_size(self.memory_size)
-        if self.fusion not in ("weighted", "cross_attention"):
-            raise ValueError(
-                f"fusion must be 'weighted' or 'cross_attention', got {self.fusion!r}")
-        check_modality_dropout(self.modality_dropout)
-        if self.pretrain_epochs < 0 or self.swfc_weight < 0:
-            raise ValueError("pretrain_epochs and swfc_weight must be >= 0")
-        if self.hidden_sizes is not None:
-            bad = set(self.hidden_sizes) - set(MODALITIES)
-            if bad:
-                raise ValueError(f"hidden_sizes has unknown modalities {sorted(bad)}")
-            small = {m: h for m, h in self.hidden_sizes.items()
-                     if not isinstance(h, (int, np.integer)) or h < 1}
-            if small:
-                raise ValueError(f"hidden_sizes must be positive integers; got {small}")
+    def infer(self, x, **fit_params):
+        if self.swfc_weight and self.module_.training:
+            # the module returns (logits, representation): get_loss reads both
+            fit_params = {**fit_params, "return_representation": True}
+        return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_pred, z = y_pred if isinstance(y_pred, tuple) else (y_pred, None)
         loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        module = self.network_
-        z = getattr(module, "last_representation", None)
         if training and self.swfc_weight and z is not None:
-            module.last_representation = None
             y_true = torch.as_tensor(y_true, device=z.device)
             loss = loss + self.swfc_weight * swfc_loss(
                 z, y_true, temperature=self.swfc_temperature, gamma=self.swfc_gamma,
                 alpha=self.swfc_alpha)
         return loss
 
-    def _prepare_training(self, X):
-        super()._prepare_training(X)
-        if hasattr(self.network_, "keep_representation"):
-            self.network_.keep_representation = bool(self.swfc_weight)
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
         if (hasattr(self.network_, "modality_dropout")
                 and "modality_dropout" not in self.get_params_for("module")):
             # set_params(modality_dropout=...) after fit reaches the fitted network,
             # stored as the module stores it: {modality: probability}
             self.network_.modality_dropout = check_modality_dropout(
                 self.modality_dropout, self.network_.modalities)
+
+    def initialize_module(self):
+        super().initialize_module()
+        self._freeze_encoders()
+        return self
+
+    def set_params(self, **params):
+        super().set_params(**params)
+        if "freeze_encoders" in params and self.__sklearn_is_fitted__():
+            self._freeze_encoders()  # the fitted network follows at once
+        return self
+
+    def _freeze_encoders(self):
         for p in self.network_.encoders.parameters():
             p.requires_grad_(not self.freeze_encoders)
 

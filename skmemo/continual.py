@@ -24,8 +24,6 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skorch import NeuralNet
-from skorch.callbacks import Callback
 
 from ._episodic import EpisodicMemory, few_shot_split, joint_training_set
 from ._few_shot import few_shot_update
@@ -36,6 +34,7 @@ from .exceptions import NotFittedError
 
 __all__ = [
     "GEMProjection",
+    "GEMStepMixin",
     "project_gem",
     "project_agem",
     "EpisodicMemory",
@@ -52,12 +51,6 @@ del _public
 # ----------------------------------------------------------------------
 # the estimator's side
 # ----------------------------------------------------------------------
-def _check_memory_size(value):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"memory_size must be an integer >= 0, got {value!r}")
-    return int(value)
-
-
 def _to_device(X, device):
     """Numpy arrays of a batch as tensors on ``device`` (features float, lengths long)."""
     return {k: torch.as_tensor(v, device=device).to(
@@ -69,138 +62,190 @@ def _flat_grad(params):
                       else torch.zeros(p.numel(), device=p.device) for p in params])
 
 
-class GEMProjection(Callback):
-    """skorch callback: GEM / A-GEM projection of every training step.
+class GEMProjection:
+    """One GEM / A-GEM training call: its constraints, options and statistics.
 
-    Part of the estimator's default callbacks, placed before gradient
-    clipping; it does nothing unless :meth:`ContinualMixin.partial_fit_gem`
-    is running, which hands it the memory tasks to protect. Then, in
-    ``on_grad_computed`` (the gradient of the batch's loss is in ``.grad``),
-    it computes the gradient of each protected task's memory loss, replaces
-    the batch gradient by :func:`project_gem` (or :func:`project_agem`) of
-    it, and, with ``constrain_step``, projects the optimizer's actual step in
-    ``on_batch_end``. Each epoch records ``gem_violations`` (steps whose
-    gradient was projected) in the history. Everything else -- the epoch
-    loop, validation, early stopping, ``verbose``, user callbacks,
-    checkpoints -- is skorch's own loop.
+    :meth:`ContinualMixin.partial_fit_gem` builds one for the call and holds
+    it as the estimator's ``gem_`` while the call trains (the attribute is
+    absent otherwise); the hooks of :class:`GEMStepMixin` read it. After the batch's
+    backward pass (the gradient is in ``.grad``, before gradient clipping),
+    :meth:`project_gradient` computes the gradient of each protected task's
+    memory loss and replaces the batch gradient by :func:`project_gem` (or
+    :func:`project_agem`) of it; with ``constrain_step``,
+    :meth:`project_step` projects the optimizer's actual step. Everything
+    else -- the epoch loop, validation, early stopping, ``verbose``, user
+    callbacks, checkpoints -- is skorch's own loop.
+
+    Parameters
+    ----------
+    tasks : list of dict
+        The memory tasks to protect (:attr:`EpisodicMemory.tasks` entries).
+    method : {"gem", "agem"}
+    margin : float
+    constrain_step : bool
+    batch_size : int or None
+        Batch size of the call's training batches; None uses the estimator's.
+    device : str or torch.device
     """
 
-    def initialize(self):
-        self.active_ = None
-        return self
-
-    def begin(self, net, tasks, method, margin, constrain_step):
-        dev = net.device
-        self.active_ = {
-            "tasks": [(_to_device(t["X"], dev), torch.as_tensor(t["y"], device=dev),
+    def __init__(self, tasks, method="gem", margin=0.5, constrain_step=True,
+                 batch_size=None, device="cpu"):
+        self.tasks = [(_to_device(t["X"], device), torch.as_tensor(t["y"], device=device),
                        t["n_emotions"], None if t["pos_weight"] is None
-                       else torch.as_tensor(t["pos_weight"], device=dev)) for t in tasks],
-            "method": method, "margin": margin, "constrain_step": constrain_step,
-            "G": None, "before": None, "violations": 0,
-            "stats": {"method": method, "margin": margin, "steps": 0,
-                      "projection_seconds": 0.0, "step_seconds": 0.0},
-            "t0": None,
-        }
+                       else torch.as_tensor(t["pos_weight"], device=device)) for t in tasks]
+        self.method = method
+        self.margin = margin
+        self.constrain_step = constrain_step
+        self.batch_size = batch_size
+        self.pending = None  # (parameters before the step, G) of a step under way
+        self.violations = 0
+        self.stats = {"method": method, "margin": margin, "steps": 0,
+                      "projection_seconds": 0.0, "step_seconds": 0.0}
 
-    def end(self):
-        ctx, self.active_ = getattr(self, "active_", None), None
-        if ctx is None:
+    def project_gradient(self, net):
+        """Replace the gradient in ``.grad`` by its projection; return G (or None)."""
+        if not self.tasks:
             return None
-        stats = ctx["stats"]
+        params = [p for p in net.module_.parameters() if p.requires_grad]
+        g = _flat_grad(params).clone()
+        if self.method == "gem":
+            G = torch.stack([_grad_of(_task_loss(net, *t), params) for t in self.tasks])
+        else:
+            n_mem = sum(len(t[1]) for t in self.tasks)
+            G = _grad_of(sum(len(t[1]) / n_mem * _task_loss(net, *t) for t in self.tasks),
+                         params)[None, :]
+        if g.is_cuda:  # time the projection, not the pending backward kernels
+            torch.cuda.synchronize()
+        t1 = time.perf_counter()
+        g_new = (project_gem(g, G, self.margin) if self.method == "gem"
+                 else project_agem(g, G[0]))
+        self.stats["projection_seconds"] += time.perf_counter() - t1
+        self.violations += int(g_new is not g)
+        for p, chunk in zip(params, torch.split(g_new, [p.numel() for p in params])):
+            p.grad = chunk.view_as(p).clone()
+        return G
+
+    def project_step(self, net, before, G):
+        """Project the parameter change since ``before`` so that ``G d >= 0``."""
+        params = [p for p in net.module_.parameters() if p.requires_grad]
+        t1 = time.perf_counter()
+        descent = before - torch.cat([p.detach().reshape(-1) for p in params])
+        safe = project_gem(descent, G)  # G (before - after) >= 0
+        if safe is not descent:
+            with torch.no_grad():
+                for p, chunk in zip(params, torch.split(before - safe,
+                                                        [p.numel() for p in params])):
+                    p.copy_(chunk.view_as(p))
+        self.stats["projection_seconds"] += time.perf_counter() - t1
+
+    def summary(self):
+        """The call's statistics (``gem_stats_``)."""
+        stats = dict(self.stats)
         stats["projection_share"] = (stats["projection_seconds"] / stats["step_seconds"]
                                      if stats["step_seconds"] > 0 else 0.0)
         return stats
 
-    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
-        ctx = getattr(self, "active_", None)
-        if ctx is not None and training:
-            ctx["t0"] = time.perf_counter()
 
-    def on_grad_computed(self, net, named_parameters, batch=None, training=None, **kwargs):
-        ctx = getattr(self, "active_", None)
-        if ctx is None or not ctx["tasks"]:
-            return
-        params = [p for p in net.module_.parameters() if p.requires_grad]
-        g = _flat_grad(params).clone()
-        tasks = ctx["tasks"]
-        if ctx["method"] == "gem":
-            G = torch.stack([self._grad_of(net, _task_loss(net, *t), params) for t in tasks])
-        else:
-            n_mem = sum(len(t[1]) for t in tasks)
-            G = self._grad_of(net, sum(len(t[1]) / n_mem * _task_loss(net, *t)
-                                       for t in tasks), params)[None, :]
-        if g.is_cuda:  # time the projection, not the pending backward kernels
-            torch.cuda.synchronize()
-        t1 = time.perf_counter()
-        g_new = (project_gem(g, G, ctx["margin"]) if ctx["method"] == "gem"
-                 else project_agem(g, G[0]))
-        ctx["stats"]["projection_seconds"] += time.perf_counter() - t1
-        ctx["violations"] += int(g_new is not g)
-        for p, chunk in zip(params, torch.split(g_new, [p.numel() for p in params])):
-            p.grad = chunk.view_as(p).clone()
-        ctx["G"] = G
-        ctx["before"] = (torch.cat([p.detach().reshape(-1) for p in params])
-                         if ctx["constrain_step"] else None)
+def _grad_of(loss, params):
+    for p in params:
+        p.grad = None
+    loss.backward()
+    return _flat_grad(params)
 
-    @staticmethod
-    def _grad_of(net, loss, params):
-        for p in params:
-            p.grad = None
-        loss.backward()
-        return _flat_grad(params)
 
-    def on_batch_end(self, net, batch=None, training=None, **kwargs):
-        ctx = getattr(self, "active_", None)
-        if ctx is None or not training:
-            return
-        if ctx["before"] is not None:
-            params = [p for p in net.module_.parameters() if p.requires_grad]
-            t1 = time.perf_counter()
-            before = ctx["before"]
-            descent = before - torch.cat([p.detach().reshape(-1) for p in params])
-            safe = project_gem(descent, ctx["G"])  # G (before - after) >= 0
-            if safe is not descent:
-                with torch.no_grad():
-                    for p, chunk in zip(params, torch.split(before - safe,
-                                                            [p.numel() for p in params])):
-                        p.copy_(chunk.view_as(p))
-            ctx["stats"]["projection_seconds"] += time.perf_counter() - t1
-            ctx["before"] = ctx["G"] = None
-        if ctx["t0"] is not None:
-            if next(net.module_.parameters()).is_cuda:
-                torch.cuda.synchronize()
-            ctx["stats"]["step_seconds"] += time.perf_counter() - ctx["t0"]
-        ctx["stats"]["steps"] += 1
-
-    def on_epoch_end(self, net, **kwargs):
-        ctx = getattr(self, "active_", None)
-        if ctx is not None:
-            net.history.record("gem_violations", ctx["violations"])
-            ctx["violations"] = 0
+def _flat_params(net):
+    return torch.cat([p.detach().reshape(-1) for p in net.module_.parameters()
+                      if p.requires_grad])
 
 
 def _task_loss(net, X, y, n_emotions, pos_weight):
     """BCE with logits of a memory task, on the emotions it knew."""
-    logits = net.network_(**X)[:, :n_emotions]  # same memory on every process: no sync
+    network = getattr(net, "network_", net.module_)  # unwrapped: the same memory on
+    logits = network(**X)[:, :n_emotions]             # every process, no sync
     return F.binary_cross_entropy_with_logits(logits.float(), y[:, :n_emotions],
                                               pos_weight=pos_weight)
 
 
-class ContinualMixin:
+class GEMStepMixin:
+    """skorch hooks of a GEM step, for any ``NeuralNet`` subclass.
+
+    While the net holds ``gem_`` (a :class:`GEMProjection`, set for one
+    training call), the net's ``on_grad_computed`` projects each batch
+    gradient after the backward pass (it runs before every callback's, so
+    gradient clipping clips the projected gradient), ``train_step`` projects
+    the optimizer's
+    actual step, ``get_iterator`` uses the call's batch size (when the net's
+    ``get_iterator`` takes ``batch_size``, as skmemo's loaders do) and
+    ``on_epoch_end`` records ``gem_violations``. Without ``gem_`` every hook
+    is skorch's own. The memory losses read the network as ``network_`` when
+    the net has one, else ``module_``.
+
+    Examples
+    --------
+    ``class Net(GEMStepMixin, NeuralNet)``; then ``net.gem_ = GEMProjection(
+    tasks)``, ``net.partial_fit(X, y)`` and ``del net.gem_``.
+    """
+
+    def on_grad_computed(self, net, named_parameters, batch=None, training=False,
+                         **kwargs):
+        # the net's own hook runs before every callback's: gradient clipping
+        # then clips the projected gradient
+        super().on_grad_computed(net, named_parameters, batch=batch, training=training,
+                                 **kwargs)
+        gem = getattr(self, "gem_", None)
+        if gem is not None and training:
+            G = gem.project_gradient(self)
+            gem.pending = (_flat_params(self), G) if (
+                gem.constrain_step and G is not None) else None
+
+    def train_step(self, batch, **fit_params):
+        gem = getattr(self, "gem_", None)
+        if gem is None:
+            return super().train_step(batch, **fit_params)
+        t0 = time.perf_counter()
+        step = super().train_step(batch, **fit_params)
+        if getattr(gem, "pending", None) is not None:  # the optimizer's actual step
+            gem.project_step(self, *gem.pending)
+            gem.pending = None
+        if next(self.module_.parameters()).is_cuda:
+            torch.cuda.synchronize()
+        gem.stats["step_seconds"] += time.perf_counter() - t0
+        gem.stats["steps"] += 1
+        return step
+
+    def get_iterator(self, dataset, training=False, **kwargs):
+        gem = getattr(self, "gem_", None)
+        if training and gem is not None and gem.batch_size is not None:
+            kwargs.setdefault("batch_size", gem.batch_size)
+        return super().get_iterator(dataset, training=training, **kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        gem = getattr(self, "gem_", None)
+        if gem is not None:
+            self.history.record("gem_violations", gem.violations)
+            gem.violations = 0
+
+
+class ContinualMixin(GEMStepMixin):
     """Continual-learning methods of :class:`~skmemo.MultimodalEmotionClassifier`.
 
     After ``fit`` (with ``memory_size > 0``) the estimator holds ``memory_``,
     an :class:`EpisodicMemory` with task 0: a selection of the training data
     and its emotions. :meth:`partial_fit_gem` learns from new data under GEM's
-    constraints (the :class:`GEMProjection` callback inside skorch's loop)
-    and then stores a selection of that data in the memory.
+    constraints and then stores a selection of that data in the memory: while
+    it trains, ``gem_`` is its :class:`GEMProjection`, which the overridden
+    skorch hooks ``on_grad_computed`` (project the gradient), ``train_step``
+    (project the optimizer's step), ``get_iterator`` (the call's batch size)
+    and ``on_epoch_end`` (record ``gem_violations``) read; without it they
+    are skorch's own.
     """
 
     def _after_fit(self, X, y):
         """Hook run at the end of ``fit`` with the validated training data."""
-        size = _check_memory_size(self.memory_size)
+        size = int(self.memory_size)  # validated by the estimator
         self.memory_ = None if size == 0 else EpisodicMemory(
-            size, random_state=self._seed()).add_task(
+            size, random_state=self._seed())._store_task(
             X, y, n_emotions=y.shape[1], pos_weight=getattr(self, "pos_weight_", None))
 
     def partial_fit_gem(self, X, y, *, epochs=None, margin=0.5, method="gem",
@@ -211,8 +256,8 @@ class ContinualMixin:
         Training runs in skorch's own loop, exactly as :meth:`partial_fit`
         (same callbacks, ``verbose`` table, validation split, early stopping,
         learning-rate schedule, gradient clipping, user callbacks and
-        checkpoints), with one change to every step, made by the
-        :class:`GEMProjection` callback: the gradient ``g`` of the batch's loss
+        checkpoints), with one change to every step, made by
+        :class:`GEMProjection` in ``train_step``: the gradient ``g`` of the batch's loss
         is replaced by :func:`project_gem` ``(g, G, margin)``, where the rows
         of ``G`` are the gradients of the memory loss of each protected task
         (BCE with logits on the emotions that task knew, on all its memory
@@ -333,31 +378,27 @@ class ContinualMixin:
         with training_call(self):
             self.pos_weight_ = pos_weight
             self._set_pos_weight(pos_weight)
-            self._prepare_training(X)
-            if "gem" not in dict(self.callbacks_):  # an estimator from an older skmemo
-                self.initialize_callbacks()
-            gem = dict(self.callbacks_)["gem"]
-            gem.begin(self, protected, method, margin, bool(constrain_step))
-            saved_batch_size = self.batch_size
+            gem = GEMProjection(protected, method, margin, bool(constrain_step),
+                                batch_size=None if batch_size is None else int(batch_size),
+                                device=self.device)
             n_old = protected[-1]["n_emotions"] if protected else self.n_fit_emotions_
             few_shot = few_shot_update(
                 self, freeze_encoders=True, train_new_emotions=new_emotion_lr is not None,
                 embedding_lr=new_emotion_lr, n_old=n_old) if update == "emotions" else (
                 nullcontext())
+            self.gem_ = gem  # the running call's projection, read by train_step
             try:
-                if batch_size is not None:
-                    self.batch_size = int(batch_size)
                 with few_shot, self._rng(offset=len(self.history_)):
-                    NeuralNet.partial_fit(self, X, y, epochs=epochs or self.max_epochs)
+                    self._train(X, y, epochs=epochs or self.max_epochs)
             finally:
-                self.batch_size = saved_batch_size
-                stats = gem.end()
+                vars(self).pop("gem_")
+            stats = gem.summary()
             self.gem_stats_ = stats
             if memory is not None:
                 if new_task:
-                    memory.add_task(X, y, n_emotions=y.shape[1], pos_weight=pos_weight)
+                    memory._store_task(X, y, n_emotions=y.shape[1], pos_weight=pos_weight)
                 else:
-                    memory.extend_task(X, y)
-            elif _check_memory_size(self.memory_size) > 0:
+                    memory._extend_task(X, y)
+            elif self.memory_size > 0:
                 self._after_fit(X, y)
         return self

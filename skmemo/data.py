@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from skorch.helper import SliceDict
 
+from ._checks import check_option, check_padding
 from .exceptions import ModalityError
 
 __all__ = [
@@ -476,10 +477,8 @@ def mark_absent(X, *, marker="nan", padding="pre"):
     """
     from .modules import lengths_from_padding  # torch-side helper, imported late
 
-    if marker not in ("nan", "zero"):
-        raise ValueError(f"marker must be 'nan' or 'zero', got {marker!r}")
-    if padding not in ("pre", "post"):
-        raise ValueError(f"padding must be 'pre' or 'post', got {padding!r}")
+    check_option("marker", marker, ("nan", "zero"))
+    check_padding(padding)
     X = check_X(X, check_finite=False)
     out = {}
     for m in X.modalities:

@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ._checks import check_padding
 from ._recurrent import permute_rows, run_directions_apart
 from .fusion import CrossModalEncoder
 
@@ -391,8 +392,7 @@ class EmotionEmbeddingModel(nn.Module):
                 f"input_dims must map some of {MODALITIES} to feature sizes; got "
                 f"{dict(input_dims)}"
             )
-        if padding not in ("pre", "post"):
-            raise ValueError(f"padding must be 'pre' or 'post', got {padding!r}")
+        check_padding(padding)
         if fusion not in ("weighted", "cross_attention"):
             raise ValueError(
                 f"fusion must be 'weighted' or 'cross_attention', got {fusion!r}")
@@ -454,9 +454,6 @@ class EmotionEmbeddingModel(nn.Module):
             self.register_buffer(
                 "fitted_emotions", torch.ones(emotion_vectors.shape[0], dtype=torch.bool))
             self.text_projection = None  # the correction maps r_t to d itself
-        # set by the estimator when an auxiliary loss needs the representation
-        self.keep_representation = False
-        self.last_representation = None
 
     @property
     def n_emotions(self):
@@ -623,7 +620,10 @@ class EmotionEmbeddingModel(nn.Module):
         return {m: L[:, j] for j, m in enumerate(given)}
 
     def forward(self, text=None, audio=None, visual=None, text_lengths=None,
-                audio_lengths=None, visual_lengths=None):
+                audio_lengths=None, visual_lengths=None, return_representation=False):
+        """Fused logits (B, K); with ``return_representation=True`` also the
+        joint representation (B, sum H_m) an auxiliary loss reads: the
+        L2-normalised sequence vectors of the modalities, absent ones zero."""
         inputs = {"text": text, "audio": audio, "visual": visual}
         lengths = {m: L for m, L in zip(MODALITIES, (text_lengths, audio_lengths,
                                                      visual_lengths)) if L is not None}
@@ -636,9 +636,9 @@ class EmotionEmbeddingModel(nn.Module):
         if "text" in reps and getattr(self, "emotion_gates", None) is not None:
             L = self._lengths({"text": text}, lengths)["text"]
             pooled = mean_over_steps(text, L, self.padding)  # (B, d)
-        if self.keep_representation and self.training:
-            # (B, sum H_m): the joint representation an auxiliary loss reads;
-            # absent modalities contribute zeros
-            self.last_representation = torch.cat(
-                [F.normalize(reps[m], dim=1) for m in self.modalities if m in reps], dim=1)
-        return self.fuse(self.scores(reps, pooled), present)  # (B, K)
+        logits = self.fuse(self.scores(reps, pooled), present)  # (B, K)
+        if return_representation:
+            z = torch.cat([F.normalize(reps[m], dim=1)  # (B, sum H_m)
+                           for m in self.modalities if m in reps], dim=1)
+            return logits, z
+        return logits

@@ -17,9 +17,14 @@ key                    content
 ``dropped_params``     names of parameters not saved (their default is used)
 ``word_vectors``       None, or ``{"words": [...], "vectors": Tensor}`` when the
                        ``word_vectors`` parameter is a mapping
-``fitted``             ``emotions_``, ``n_fit_emotions_``, ``emotion_vectors_``,
-                       ``input_dims_``, ``thresholds_``, ``pos_weight_``,
-                       ``classes_``
+``estimator``          ``"module:Class"`` of the estimator, one of
+                       :data:`ESTIMATORS`
+``fitted``             the estimator's declared fitted attributes
+                       (``_fitted_attributes``: ``emotions_``,
+                       ``n_fit_emotions_``, ``emotion_vectors_``,
+                       ``input_dims_``, ``thresholds_``, ``classes_``,
+                       ``pos_weight_``), each under its name without the
+                       trailing ``_``; arrays as tensors
 ``module_state``       ``module_.state_dict()`` (CPU tensors)
 ``optimizer_state``    ``optimizer_.state_dict()`` (CPU tensors)
 ``history``            JSON string of ``history_``, or None
@@ -48,6 +53,11 @@ base class on load. Anything else is handled by what it controls:
   steers future training: it is left out with a ``UserWarning`` naming it, and
   the loaded estimator has the parameter's default. The fitted state (weights,
   emotions, thresholds) is saved in full either way.
+
+This module knows no estimator class: an estimator declares its fitted state
+(``_fitted_attributes``, read with ``_fitted_state()`` and written back with
+``_restore_fitted_state()``), and the file names the class to build, which
+must be one of :data:`ESTIMATORS`.
 """
 
 import importlib
@@ -64,14 +74,21 @@ from sklearn.base import BaseEstimator
 from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
-from ._base import _EmotionNetBase
-from .classifier import MultimodalEmotionClassifier
+from ._version import __version__
 from .exceptions import DataFormatError, NotFittedError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "save", "load"]
+__all__ = ["ESTIMATORS", "FORMAT", "FORMAT_VERSION", "save", "load"]
 
 FORMAT = "skmemo.MultimodalEmotionClassifier"
 FORMAT_VERSION = 1
+
+#: the estimator classes a file may name (``"module:Class"``); files of
+#: skmemo 0.1.0 without an ``estimator`` entry hold the first
+ESTIMATORS = (
+    "skmemo.classifier:MultimodalEmotionClassifier",
+    "skmemo.baselines:EarlyFusionLSTMClassifier",
+    "skmemo.baselines:LateFusionLSTMClassifier",
+)
 
 # parameter -> base class its value must subclass
 _CLASS_PARAMS = {
@@ -340,11 +357,8 @@ def save(clf, path, *, include_memory=False):
     >>> bool((load(path).predict_proba(X) == clf.predict_proba(X)).all())
     True
     """
-    try:
-        estimator_class = _class_path(type(clf)) if isinstance(clf, _EmotionNetBase) else None
-    except _Unsaveable:
-        estimator_class = None
-    if estimator_class is None:
+    estimator_class = f"{type(clf).__module__}:{type(clf).__qualname__}"
+    if estimator_class not in ESTIMATORS:
         raise TypeError(
             "save writes skmemo's estimators (MultimodalEmotionClassifier and the "
             f"baselines); got {type(clf).__name__} (use pickle or joblib for other "
@@ -355,11 +369,11 @@ def save(clf, path, *, include_memory=False):
             f"This {type(clf).__name__} is not fitted yet; call fit(X, y) before save."
         )
     path = Path(os.fspath(path))
-    from . import __version__
-
     params, dropped, word_vectors = _encode_params(clf)
-    pos_weight = getattr(clf, "pos_weight_", None)
-    optimizer = getattr(clf, "optimizer_", None)
+    state = clf._fitted_state()
+    fitted = {name[:-1]: _fitted_value(state[name]) for name in clf._fitted_attributes}
+    fitted["classes_is_list"] = isinstance(state["classes_"], list)
+    optimizer = state.get("optimizer_")
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -368,20 +382,8 @@ def save(clf, path, *, include_memory=False):
         "params": params,
         "dropped_params": dropped,
         "word_vectors": word_vectors,
-        "fitted": {
-            "emotions": [str(e) for e in clf.emotions_],
-            "n_fit_emotions": int(clf.n_fit_emotions_),
-            "emotion_vectors": torch.as_tensor(np.asarray(clf.emotion_vectors_,
-                                                          dtype=np.float32)),
-            "input_dims": {str(m): int(d) for m, d in clf.input_dims_.items()},
-            "thresholds": [float(t) for t in clf.thresholds_],
-            # as the estimator holds it: a list of per-emotion arrays or one array
-            "classes": torch.as_tensor(np.asarray([np.asarray(c) for c in clf.classes_])),
-            "classes_is_list": isinstance(clf.classes_, list),
-            "pos_weight": None if pos_weight is None else torch.as_tensor(
-                np.asarray(pos_weight, dtype=np.float32)),
-        },
-        "module_state": _to_cpu(dict(clf.module_.state_dict())),
+        "fitted": fitted,
+        "module_state": _to_cpu(dict(state["module_"].state_dict())),
         "optimizer_state": None if optimizer is None else _to_cpu(optimizer.state_dict()),
         "history": _history_json(clf),
         "memory": _memory_state(clf) if include_memory else None,
@@ -394,6 +396,43 @@ def save(clf, path, *, include_memory=False):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _fitted_value(value):
+    """A fitted attribute as plain data: arrays as tensors, names as strings."""
+    value = _plain(value)
+    if isinstance(value, list) and value and isinstance(value[0], np.ndarray):
+        value = np.asarray(value)  # classes_ as a list of per-emotion arrays
+    if isinstance(value, np.ndarray):
+        return torch.as_tensor(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _fitted_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fitted_value(v) for v in value]
+    return value
+
+
+def _from_file(value):
+    """The inverse of :func:`_fitted_value`: tensors as numpy arrays."""
+    if isinstance(value, torch.Tensor):
+        return value.numpy()
+    if isinstance(value, dict):
+        return {k: _from_file(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_file(v) for v in value]
+    return value
+
+
+def _estimator_class(path):
+    """The class a file names, if it is one of :data:`ESTIMATORS` (imported now)."""
+    if path not in ESTIMATORS:
+        raise DataFormatError(
+            f"the file names the estimator {path!r}; skmemo files hold one of "
+            f"{list(ESTIMATORS)}")
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _read(path):
@@ -498,44 +537,25 @@ def load(path, *, device=None):
         params["word_vectors"] = dict(zip(wv["words"], wv["vectors"].numpy()))
     params["device"] = _resolve_device(params.get("device", "auto"), device)
 
-    cls = _resolve_class(payload.get("estimator") or _class_path(MultimodalEmotionClassifier),
-                         _EmotionNetBase)
+    cls = _estimator_class(payload.get("estimator") or ESTIMATORS[0])
     clf = cls(**params)
-    clf.emotions_ = emotions
-    clf.n_fit_emotions_ = int(fitted["n_fit_emotions"])
-    clf.emotion_vectors_ = fitted["emotion_vectors"].numpy().astype(np.float32)
-    clf.input_dims_ = {m: int(d) for m, d in fitted["input_dims"].items()}
-    if "thresholds" in fitted:
-        clf.thresholds_ = np.asarray(fitted["thresholds"], dtype=float)
-    else:  # files of skmemo <= 0.x: the parameter plus the added emotions' values
-        added = [float(t) for t in fitted.get("added_thresholds", [])]
+    state = {name: _from_file(fitted[name[:-1]]) for name in cls._fitted_attributes
+             if name[:-1] in fitted}
+    if "thresholds_" not in state:  # files of skmemo <= 0.x: the parameter plus
+        added = [float(t) for t in fitted.get("added_thresholds", [])]  # added ones
         t = clf.threshold
         base = (np.full(len(emotions) - len(added), float(t)) if np.isscalar(t)
                 else np.asarray(t, dtype=float).ravel()[:len(emotions) - len(added)])
-        clf.thresholds_ = np.concatenate([base, added])
-    classes = fitted["classes"].numpy()
-    clf.classes_ = list(classes) if fitted["classes_is_list"] else classes
-    pw = fitted["pos_weight"]
-    clf.pos_weight_ = None if pw is None else pw.numpy().astype(np.float32)
-    clf.defer_optimizer_ = True  # built with its saved state when training resumes
-    try:
-        with torch.random.fork_rng(devices=[]):  # initialisation must not move the global RNG
-            clf.initialize()
-    finally:
-        del clf.defer_optimizer_
-    clf.module_.load_state_dict(payload["module_state"])
-    clf.optimizer_state_pending_ = payload.get("optimizer_state")
-    if payload.get("history") is not None:
-        clf.history_ = History(json.loads(payload["history"]))
+        state["thresholds_"] = np.concatenate([base, added])
+    if fitted.get("classes_is_list"):
+        state["classes_"] = list(state["classes_"])
     memory = payload.get("memory")
     if memory is not None:
-        from . import continual
+        from ._episodic import EpisodicMemory
 
-        if hasattr(continual, "EpisodicMemory"):
-            clf.memory_ = continual.EpisodicMemory.from_state(memory)
-        else:
-            warnings.warn("the file holds an episodic memory, which this skmemo cannot "
-                          "read; it is left out", UserWarning, stacklevel=2)
-    else:
-        clf.memory_ = None
+        memory = EpisodicMemory.from_state(memory)
+    state["memory_"] = memory
+    if payload.get("history") is not None:
+        state["history_"] = History(json.loads(payload["history"]))
+    clf._restore_saved_state(state, payload["module_state"], payload.get("optimizer_state"))
     return clf

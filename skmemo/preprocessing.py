@@ -42,6 +42,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from ._checks import check_padding
 from .data import MODALITIES, MultimodalData, check_X
 from .exceptions import ModalityError
 
@@ -174,8 +175,7 @@ class ModalityTransformer(TransformerMixin, BaseEstimator):
     # -- validation ---------------------------------------------------------
     def _check_params(self):
         self._check_transformer()
-        if self.padding not in ("pre", "post"):
-            raise ValueError(f"padding must be 'pre' or 'post', got {self.padding!r}")
+        check_padding(self.padding)
         modalities = self.modalities
         if modalities is None:
             return None

@@ -67,30 +67,39 @@ def contrastive_pretrain(module, batches, *, epochs, lr=1e-3, temperature=0.07,
         params += list(module.text_projection.parameters())
     optimizer = torch.optim.Adam(params, lr=lr)
 
+    # the encoders train here even when the estimator keeps them fixed
+    # (freeze_encoders=True: pre-training, then a linear probe)
+    grads_on = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(True)
     was_training = module.training
     module.train()
-    history = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for Xb, _ in batches():
-            Xb = {k: v.to(device) for k, v in Xb.items()}
-            inputs = {m: Xb[m] for m in MODALITIES if m in Xb}
-            lengths = {m: Xb[m + "_lengths"] for m in inputs if m + "_lengths" in Xb}
-            if next(iter(inputs.values())).shape[0] < 2:
-                continue  # InfoNCE needs at least one negative
-            reps, present = module.encode(inputs, lengths, cross_modal=False,
-                                          return_present=True)
-            loss = _ragged_infonce({m: heads[m](r) for m, r in reps.items()}, present,
-                                   temperature)
-            if loss is None:
-                continue  # no pair of modalities shares two samples
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-            count += 1
-        history.append(total / max(count, 1))
-    module.train(was_training)
+    try:
+        history = []
+        for _ in range(epochs):
+            total, count = 0.0, 0
+            for Xb, _ in batches():
+                Xb = {k: v.to(device) for k, v in Xb.items()}
+                inputs = {m: Xb[m] for m in MODALITIES if m in Xb}
+                lengths = {m: Xb[m + "_lengths"] for m in inputs if m + "_lengths" in Xb}
+                if next(iter(inputs.values())).shape[0] < 2:
+                    continue  # InfoNCE needs at least one negative
+                reps, present = module.encode(inputs, lengths, cross_modal=False,
+                                              return_present=True)
+                loss = _ragged_infonce({m: heads[m](r) for m, r in reps.items()}, present,
+                                       temperature)
+                if loss is None:
+                    continue  # no pair of modalities shares two samples
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += loss.item()
+                count += 1
+            history.append(total / max(count, 1))
+    finally:
+        module.train(was_training)
+        for p, on in zip(params, grads_on):
+            p.requires_grad_(on)
     return history
 
 

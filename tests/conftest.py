@@ -8,19 +8,21 @@ CUDA would silently run the whole suite on the GPU). Tests about CUDA say
 exactly them, and they are skipped on a machine without CUDA.
 """
 
+import functools
 import inspect
 
 import numpy as np
 import pytest
 import torch
 
-from skmemo import MultimodalEmotionClassifier
+from skmemo import MultimodalData, MultimodalEmotionClassifier
 from skmemo.datasets import make_emotion_dataset
+from skmemo.modules import lengths_from_padding
 
 EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 
 # scikit-learn's individual checks that apply to estimators of dict or raw inputs
-# (tests/test_common.py, tests/test_feature_extraction_common.py)
+# (tests/test_common.py, for the estimators and the feature-extraction transformers)
 DICT_INPUT_CHECKS = [
     "check_estimator_cloneable",
     "check_estimator_repr",
@@ -73,15 +75,38 @@ def small_clf(emotions=EMOTIONS, *, cls=MultimodalEmotionClassifier, **params):
     return cls(emotions, **defaults)
 
 
-@pytest.fixture(scope="session")
-def data():
+@functools.cache
+def _default_data():
     return make_emotion_dataset(240, seq_len=8, random_state=0)
 
 
-@pytest.fixture(scope="session")
-def fitted(data):
-    X, Y = data
+@functools.cache
+def _default_fitted():
+    X, Y = _default_data()
     return small_clf().fit(X, Y)
+
+
+@pytest.fixture(scope="session")
+def data():
+    """240 samples of 8 steps, six emotions."""
+    return _default_data()
+
+
+@pytest.fixture(scope="session")
+def fitted():
+    """The default small estimator fitted on ``data``."""
+    return _default_fitted()
+
+
+# the same objects, for test files whose own ``data`` / ``fitted`` shadow these
+@pytest.fixture(scope="session")
+def default_data():
+    return _default_data()
+
+
+@pytest.fixture(scope="session")
+def default_fitted():
+    return _default_fitted()
 
 
 @pytest.fixture(scope="session")
@@ -97,3 +122,31 @@ def one_epoch_fitted(small_data):
     Shared by several files: tests that change it work on a copy.
     """
     return small_clf(max_epochs=1, num_layers=1, validation_fraction=0).fit(*small_data)
+
+
+# ----------------------------------------------------------------------
+# modalities absent for some samples: length 0 in ``<modality>_lengths``
+# ----------------------------------------------------------------------
+def with_absent(X, modality, absent):
+    """``X`` with explicit lengths for ``modality``, 0 at the samples ``absent``."""
+    lengths = lengths_from_padding(torch.as_tensor(X[modality])).numpy()
+    lengths[absent] = 0
+    return MultimodalData(**dict(X), **{f"{modality}_lengths": lengths})
+
+
+def without_modality(X, modality):
+    """``X`` without ``modality`` (and its lengths)."""
+    return MultimodalData(**{k: v for k, v in X.items() if not k.startswith(modality)})
+
+
+def ragged_everywhere(X, seed=0):
+    """Each modality absent for about a third of the samples, never all three."""
+    rng = np.random.default_rng(seed)
+    n = len(X)
+    keep = rng.random((n, 3)) > 0.35
+    keep[~keep.any(axis=1), 0] = True
+    out = dict(X)
+    for j, m in enumerate(("text", "audio", "visual")):
+        lengths = lengths_from_padding(torch.as_tensor(X[m])).numpy()
+        out[f"{m}_lengths"] = np.where(keep[:, j], lengths, 0)
+    return MultimodalData(**out)

@@ -5,6 +5,7 @@ import pytest
 import torch
 from sklearn.base import clone
 
+import skmemo
 from skmemo.baselines import (
     EarlyFusionLSTM,
     EarlyFusionLSTMClassifier,
@@ -14,7 +15,7 @@ from skmemo.baselines import (
 from skmemo.exceptions import NotFittedError
 from skmemo.metrics import weighted_accuracy_score
 
-from .conftest import EMOTIONS, small_clf
+from .conftest import EMOTIONS, small_clf, with_absent
 
 DIMS = {"text": 3, "audio": 2, "visual": 4}
 
@@ -181,3 +182,38 @@ def test_errors(cls, kw, small_data):
     if cls is EarlyFusionLSTMClassifier:
         with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
             small_clf(EMOTIONS[:5], cls=cls, hidden_size=0, max_epochs=1).fit(X, Y[:, :5])
+
+
+# ----------------------------------------------------------------------
+# skorch and scikit-learn features used the way those libraries teach.
+# ----------------------------------------------------------------------
+# 12. baselines declare only what they honour
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [EarlyFusionLSTMClassifier, LateFusionLSTMClassifier])
+def test_baselines_parameters(cls, data, tmp_path):
+    X, Y = data
+    params = cls(EMOTIONS).get_params()
+    for name in ("pretrain_epochs", "fusion", "swfc_weight", "freeze_encoders",
+                 "pretrain_X", "memory_size"):
+        assert name not in params
+    assert ("hidden_size" in params) != ("hidden_sizes" in params)
+    with pytest.raises(TypeError, match=r"unexpected argument\(s\) \['pretrain_epochs'\]"):
+        cls(EMOTIONS, pretrain_epochs=1)
+    sizes = {k: params[k] for k in ("hidden_size", "hidden_sizes") if k in params}  # defaults
+    clf = small_clf(EMOTIONS, cls=cls, max_epochs=1, batch_size=64, **sizes).fit(X, Y)
+    clf.save(tmp_path / "b")
+    np.testing.assert_array_equal(skmemo.load(tmp_path / "b").predict_proba(X),
+                                  clf.predict_proba(X))
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+
+
+def test_baselines_refuse_absent_modalities(data):
+    X, Y = data
+    R = with_absent(X, "audio", np.arange(len(X)) % 5 == 0)
+    clf = LateFusionLSTMClassifier(EMOTIONS, max_epochs=1, random_state=0)
+    with pytest.raises(ValueError, match="length of 0"):
+        clf.fit(R, Y)

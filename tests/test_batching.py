@@ -1,5 +1,7 @@
 """Length-aware batching: lengths, the bucketing sampler, order-preserving prediction."""
 
+import pickle
+
 import h5py
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from skmemo._batching import LengthBucketBatchSampler, dataset_lengths, sample_l
 from skmemo.classifier import MultimodalDataset
 from skmemo.modules import lengths_from_padding
 
-from .conftest import small_clf
+from .conftest import ragged_everywhere, small_clf
 
 
 def _padded(lengths, T=7, D=3, padding="pre", seed=0):
@@ -235,3 +237,31 @@ def test_inputs_moved_to_the_gpu_once(varied):
     proba = clf.predict_proba(on_gpu)
     np.testing.assert_allclose(proba, clf.predict_proba(X), atol=1e-5)
     assert np.isfinite(proba).all()
+
+
+# ----------------------------------------------------------------------
+# What the user guide, reliability and performance guides say the estimator does.
+# ----------------------------------------------------------------------
+def test_prediction_batches_equal_one_batch_up_to_rounding(data, fitted):
+    X, _ = data
+    one = fitted.predict_proba(X)  # 240 samples, one batch
+    many = fitted.set_params(predict_batch_size=16).predict_proba(X)
+    fitted.set_params(predict_batch_size=None)
+    np.testing.assert_allclose(many, one, atol=1e-6)
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+# training on ragged data
+# ----------------------------------------------------------------------
+
+
+def test_prediction_in_length_ordered_batches_with_absent_samples(fitted, data):
+    """Several prediction batches (length-ordered) give each sample its own row."""
+    X, _ = data
+    R = ragged_everywhere(X, seed=2)
+    one_batch = fitted.predict_proba(R)
+    clf = pickle.loads(pickle.dumps(fitted)).set_params(predict_batch_size=7)
+    assert (np.asarray(R["audio_lengths"]) == 0).any()
+    np.testing.assert_allclose(clf.predict_proba(R), one_batch, rtol=0, atol=1e-6)

@@ -6,7 +6,8 @@ most of scikit-learn's checks build 2-D ``X`` arrays. This file runs
 
 1. ``parametrize_with_checks``: what scikit-learn itself yields for the tags;
 2. the individual checks that need no data, or that fail before touching it
-   (``NotFittedError`` first), each for every estimator, with the expected
+   (``NotFittedError`` first), each for every estimator (the feature-extraction
+   transformers included), with the expected
    failures marked ``xfail(strict=True)`` and their reasons, so that a check
    that starts passing fails loudly;
 3. the substance of the data-driven checks, written by hand on multimodal
@@ -30,6 +31,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from skmemo import MultimodalData
 from skmemo.datasets import make_emotion_dataset
+from skmemo.feature_extraction import (
+    AudioFeaturizer,
+    FaceFeatureReader,
+    MultimodalColumns,
+    TextEncoder,
+    WordVectorizer,
+)
 from skmemo.preprocessing import ModalityScaler, ModalityTransformer
 
 from .conftest import DICT_INPUT_CHECKS, small_clf
@@ -100,6 +108,28 @@ def _cases():
 
 @pytest.mark.parametrize("name, estimator", list(_cases()))
 def test_individual_sklearn_checks(name, estimator):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        getattr(estimator_checks, name)(type(estimator).__name__, clone(estimator))
+
+
+# The feature-extraction transformers take strings, waveforms or tables, not
+# 2-D arrays, so the data-driven checks do not apply to them (their substance
+# is tested by hand in the test_feature_extraction_* files: clone, pickle,
+# fit/transform, errors); the classifier-only check is not theirs.
+FEATURE_EXTRACTORS = {
+    "word_vectorizer": WordVectorizer(),
+    "audio_featurizer": AudioFeaturizer(),
+    "face_reader": FaceFeatureReader(),
+    "columns": MultimodalColumns(text=WordVectorizer()),
+    "text_encoder": TextEncoder(),  # data-free checks: no model is loaded
+}
+
+
+@pytest.mark.parametrize("name", [c for c in CHECKS if c != "check_estimators_unfitted"])
+@pytest.mark.parametrize("est_id", list(FEATURE_EXTRACTORS))
+def test_individual_sklearn_checks_feature_extraction(name, est_id):
+    estimator = FEATURE_EXTRACTORS[est_id]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         getattr(estimator_checks, name)(type(estimator).__name__, clone(estimator))

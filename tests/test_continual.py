@@ -1,12 +1,18 @@
 import copy
+import io
 import itertools
 import pickle
+from contextlib import redirect_stdout
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from scipy.optimize import nnls
+from skorch.callbacks import (
+    Checkpoint,
+    EarlyStopping,
+)
 
 from skmemo.continual import (
     EpisodicMemory,
@@ -18,7 +24,7 @@ from skmemo.continual import (
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import ModalityError, NotFittedError
 
-from .conftest import EMOTIONS, small_clf
+from .conftest import EMOTIONS, ragged_everywhere, small_clf
 
 
 # ----------------------------------------------------------------------
@@ -437,3 +443,124 @@ def test_modality_subset_and_no_memory():
     assert clf.memory_ is None
     with pytest.raises(ValueError, match="memory_size"):
         small_clf(max_epochs=1, memory_size=-1, validation_fraction=0).fit(X, Y)
+
+
+# ----------------------------------------------------------------------
+# skorch and scikit-learn features used the way those libraries teach.
+# ----------------------------------------------------------------------
+def _copy(clf):
+    return pickle.loads(pickle.dumps(clf))
+
+
+# ----------------------------------------------------------------------
+# 10. partial_fit_gem runs in skorch's loop
+# ----------------------------------------------------------------------
+def test_partial_fit_gem_is_skorch_loop(fitted, data, tmp_path):
+    X, Y = data
+    clf = _copy(fitted).add_emotions(["calm"])
+    Y7 = np.c_[Y, Y[:, 0]]
+    cp = Checkpoint(dirname=str(tmp_path), monitor=None)
+    clf.set_params(verbose=1, callbacks=[cp])
+    out = io.StringIO()
+    with redirect_stdout(out):
+        clf.partial_fit_gem(X, Y7, epochs=2)
+    row = clf.history[-1]
+    assert {"valid_loss", "valid_wacc", "gem_violations", "train_loss", "dur"} <= set(row)
+    assert "gem_violations" in out.getvalue() and "valid_loss" in out.getvalue()
+    assert (tmp_path / "params.pt").is_file()
+    assert clf.memory_.n_tasks == 2 and clf.gem_stats_["steps"] > 0
+
+
+def test_partial_fit_gem_early_stopping(fitted, data):
+    X, Y = data
+    clf = _copy(fitted).set_params(early_stopping_patience=1)
+    stop = EarlyStopping(monitor="valid_loss", patience=1, threshold=10.0,
+                         threshold_mode="abs")
+    clf.set_params(callbacks=[stop])
+    n = len(clf.history)
+    clf.partial_fit_gem(X, Y, epochs=6, new_task=True)
+    assert len(clf.history) - n == 2  # stopped: no improvement by 10 in one epoch
+
+
+def test_repeated_calls_do_not_dilute_earlier_tasks(fitted, data):
+    X, Y = data
+    clf = _copy(fitted).add_emotions(["calm"])
+    Y7 = np.c_[Y, Y[:, 0]]
+    for chunk in np.array_split(np.arange(len(Y)), 3):
+        clf.partial_fit_gem(X[chunk], Y7[chunk], epochs=1)
+    memory = clf.memory_
+    assert memory.n_tasks == 2  # the chunks continue one task
+    assert memory.tasks[1]["n_seen"] == len(Y)
+    # task 0 keeps its half of the memory (three separate tasks would leave it a quarter)
+    assert len(memory.tasks[0]["y"]) == len(memory.tasks[1]["y"]) == memory.capacity // 2
+    clf.partial_fit_gem(X[:40], Y7[:40], epochs=1, new_task=True)
+    assert clf.memory_.n_tasks == 3
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+# training on ragged data
+# ----------------------------------------------------------------------
+
+
+def test_partial_fit_gem_accepts_ragged_inputs(data):
+    X, Y = data
+    clf = small_clf(max_epochs=1, memory_size=32).fit(ragged_everywhere(X[:120]), Y[:120])
+    R = ragged_everywhere(X[120:], seed=1)
+    clf.partial_fit_gem(R, Y[120:], epochs=1, new_task=True)  # GEM protects task 0
+    assert np.isfinite(clf.history_[-1, "train_loss"])
+    assert clf.memory_.n_tasks == 2
+    assert "audio_lengths" in clf.memory_.tasks[1]["X"]
+    assert np.isfinite(clf.predict_proba(R)).all()
+
+
+# ----------------------------------------------------------------------
+# the GEM step on a plain skorch NeuralNet
+# ----------------------------------------------------------------------
+class _Linear(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+def test_gem_step_mixin_on_a_plain_neural_net():
+    from skorch import NeuralNet
+
+    from skmemo.continual import GEMProjection, GEMStepMixin
+
+    class Net(GEMStepMixin, NeuralNet):
+        pass
+
+    rng = np.random.RandomState(0)
+    X_old = rng.randn(16, 4).astype(np.float32)
+    y_old = (X_old[:, :2] > 0).astype(np.float32)
+    X_new = rng.randn(32, 4).astype(np.float32)
+    y_new = (X_new[:, :2] < 0).astype(np.float32)  # conflicts with the old task
+    torch.manual_seed(0)
+    net = Net(_Linear, criterion=torch.nn.BCEWithLogitsLoss, optimizer=torch.optim.SGD,
+              lr=0.5, max_epochs=2, batch_size=8, train_split=None, verbose=0)
+    net.fit({"x": X_old}, y_old)
+    task = {"X": {"x": X_old}, "y": y_old, "n_emotions": 2, "pos_weight": None}
+
+    def old_loss(net):
+        with torch.no_grad():
+            logits = net.module_(torch.as_tensor(X_old))
+            return float(torch.nn.functional.binary_cross_entropy_with_logits(
+                logits, torch.as_tensor(y_old)))
+
+    before = old_loss(net)
+    plain = copy.deepcopy(net)
+    net.gem_ = GEMProjection([task], margin=0.0, constrain_step=True)
+    net.partial_fit({"x": X_new}, y_new, epochs=1)
+    stats = net.gem_.summary()
+    del net.gem_
+    assert stats["steps"] == 4  # 32 samples in batches of 8
+    assert net.history[-1, "gem_violations"] > 0
+    # without gem_ the hooks are skorch's own: nothing is projected or recorded
+    plain.partial_fit({"x": X_new}, y_new, epochs=1)
+    assert "gem_violations" not in plain.history[-1]
+    assert old_loss(plain) - before > 10 * max(old_loss(net) - before, 1e-4)

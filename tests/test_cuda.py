@@ -1,5 +1,7 @@
 """The skorch-native core on a CUDA GPU (skipped without one): ``python -m pytest -m gpu``."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -46,3 +48,65 @@ def test_failing_call_on_cuda_changes_nothing(data):
         after = clf.module_.state_dict()
         assert all(torch.equal(before[k], after[k]) for k in before)
         assert len(clf.history) == 1
+
+
+# ----------------------------------------------------------------------
+# the device, pinned memory, length buckets and the encoder on a GPU
+# ----------------------------------------------------------------------
+@pytest.mark.gpu
+def test_gpu_auto_device_and_cpu_roundtrip(data):
+    X, Y = data
+    clf = small_clf(max_epochs=1, precision="bf16", device="auto").fit(X, Y)
+    assert next(clf.module_.parameters()).is_cuda  # "auto" chose the GPU
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+
+
+def test_cuda_loaders_pin_memory(fitted, data):
+    """On CUDA, batches from numpy come from pinned memory (checked without a GPU:
+    building the loader needs none)."""
+    X, Y = data
+    clf = pickle.loads(pickle.dumps(fitted))
+    ds = clf.get_dataset(X, Y)
+    assert not clf.get_iterator(ds, training=True).pin_memory
+    clf.device = "cuda"
+    assert clf.get_iterator(ds, training=True).pin_memory
+    assert clf.get_iterator(ds, training=False).pin_memory
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["32", "bf16", "fp16"])
+def test_gpu_training_with_length_buckets(data, precision):
+    """CUDA training (packed sequences) in every precision; fp16 uses a gradient scaler."""
+    X, Y = data
+    clf = small_clf(max_epochs=2, precision=precision, bucket_by_length=True,
+                    device="cuda").fit(X, Y)
+    assert next(clf.module_.parameters()).is_cuda
+    assert (getattr(clf, "grad_scaler_", None) is not None) == (precision == "fp16")
+    proba = clf.predict_proba(X)
+    assert np.isfinite(proba).all()
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+
+
+@pytest.mark.gpu
+def test_gpu_encoder_equals_cpu_encoder():
+    """Packed sequences on CUDA and the CPU training path compute the same outputs.
+
+    In full float32: TF32 (which cuDNN and matmuls may use on Ampere and later)
+    rounds inputs to 10 mantissa bits, far above this tolerance, so it is off here.
+    """
+    from skmemo.modules import SequenceEncoder
+
+    torch.manual_seed(0)
+    enc = SequenceEncoder(7, 5, dropout=0.0)
+    lengths = torch.tensor([9, 1, 4, 7, 2, 9])
+    x = torch.randn(6, 9, 7)
+    x[torch.arange(9)[None, :] >= lengths[:, None]] = 0
+    cpu = enc(x, lengths)  # gradients on: each direction apart
+    tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+        gpu = enc.cuda()(x.cuda(), lengths.cuda())
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+    np.testing.assert_allclose(gpu.detach().cpu(), cpu.detach(), atol=1e-5)

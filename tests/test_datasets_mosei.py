@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 import skmemo.datasets
+from skmemo.data import check_X
 from skmemo.datasets import (
     MOSEI_FILES,
     MOSEI_LEGACY_EMOTIONS,
@@ -307,3 +308,67 @@ def test_folds_standard_needs_nothing_but_skmemo(tmp_path):
     assert out.unassigned_videos == ["not_in_any"]
     with pytest.raises(ValueError, match="'standard'"):
         load_cmu_mosei(path, folds="sdk", modalities=["text"])
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+# readers
+# ----------------------------------------------------------------------
+def test_cmu_mosei_reports_missing_segments_as_absent(tmp_path):
+    from skmemo.datasets import MOSEI_FILES, align_csd, load_cmu_mosei
+
+    from .test_datasets_csd import write_csd
+
+    def e(intervals, features):
+        return {"intervals": intervals, "features": features}
+
+    # vidA: audio only during the first word, no visual entry; vidB complete
+    words = {"vidA": e([[0, 1], [1, 2], [2, 3]], [[1, 1], [2, 2], [3, 3]]),
+             "vidB": e([[0, 1], [1, 2]], [[4, 4], [5, 5]])}
+    audio = {"vidA": e([[0, 1]], [[7, 7]]), "vidB": e([[0, 2]], [[8, 8]])}
+    visual = {"vidB": e([[0, 2]], [[9]])}
+    labels = {"vidA": e([[0, 1], [1, 3]], [[0, 1, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0, 0]]),
+              "vidB": e([[0, 2]], [[0, 0, 0, 1, 0, 0, 0]])}
+    for role, root, data in (("text", "glove_vectors", words), ("audio", "COVAREP", audio),
+                             ("visual", "FACET 4.2", visual), ("labels", "All Labels", labels)):
+        write_csd(tmp_path / MOSEI_FILES[role], root, data)
+
+    zero = load_cmu_mosei(tmp_path, seq_len=3)
+    assert zero.ids == ["vidB[0]"] and zero.skipped_videos == ["vidA"]
+    assert "audio_lengths" not in zero.data
+
+    ragged = load_cmu_mosei(tmp_path, seq_len=3, missing="absent")
+    assert ragged.ids == ["vidA[0]", "vidA[1]", "vidB[0]"] and ragged.skipped_videos == []
+    assert ragged.data["text_lengths"].tolist() == [1, 2, 2]
+    assert ragged.data["audio_lengths"].tolist() == [1, 0, 2]
+    assert ragged.data["visual_lengths"].tolist() == [0, 0, 2]
+    np.testing.assert_array_equal(ragged.data["audio"][0, -1], [7, 7])
+    assert len(check_X(ragged.data)) == 3
+    with pytest.raises(ValueError, match="missing must be"):
+        load_cmu_mosei(tmp_path, missing="nan")
+
+    aligned = align_csd({"words": words, "audio": audio}, "words", collapse="mean",
+                        impute="absent")
+    assert [v["features"].shape[0] for v in aligned["audio"].values()] == [1, 0, 0, 1, 1]
+
+    # the same corpus split into SDK-aligned entries "<video>[<i>]": same segments,
+    # same tensors, same absent modalities
+    split = tmp_path / "split"
+    split.mkdir()
+    entries = {
+        "text": {"vidA[0]": e([[0, 1]], [[1, 1]]),
+                 "vidA[1]": e([[1, 2], [2, 3]], [[2, 2], [3, 3]]), "vidB[0]": words["vidB"]},
+        "audio": {"vidA[0]": audio["vidA"], "vidB[0]": audio["vidB"]},
+        "visual": {"vidB[0]": visual["vidB"]},
+        "labels": {"vidA[0]": e([[0, 1]], [[0, 1, 0, 0, 0, 0, 0]]),
+                   "vidA[1]": e([[1, 3]], [[0, 0, 1, 0, 0, 0, 0]]), "vidB[0]": labels["vidB"]},
+    }
+    for role, root in (("text", "glove_vectors"), ("audio", "COVAREP"),
+                       ("visual", "FACET 4.2"), ("labels", "All Labels")):
+        write_csd(split / MOSEI_FILES[role], root, entries[role])
+    got = load_cmu_mosei(split, seq_len=3, missing="absent")
+    assert got.ids == ragged.ids and got.skipped_videos == []
+    for key in ragged.data:
+        np.testing.assert_array_equal(got.data[key], ragged.data[key])
+    assert load_cmu_mosei(split, seq_len=3).ids == ["vidB[0]"]

@@ -1,4 +1,6 @@
-"""Two processes on the CPU (gloo) through skorch's ``AccelerateMixin``.
+"""Multi-device training through skorch's ``AccelerateMixin``.
+
+One CPU process, then two processes on the CPU (gloo).
 
 Runs ``torchrun --nproc_per_node 2 tests/distributed/train_two_processes.py``,
 the launch command of the performance guide, and checks what every rank
@@ -18,8 +20,10 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("accelerate")
+accelerate = pytest.importorskip("accelerate")
+hf = pytest.importorskip("skorch.hf")
 
+from skmemo import MultimodalEmotionClassifier  # noqa: E402
 from skmemo.datasets import make_emotion_dataset  # noqa: E402
 
 from .conftest import small_clf  # noqa: E402
@@ -69,6 +73,36 @@ def test_predictions_in_input_order_equal_single_process(ranks):
     expected = single.predict_proba(X)
     for rank in ranks:
         np.testing.assert_allclose(rank["proba"].numpy(), expected, atol=1e-6)
+
+
+# ----------------------------------------------------------------------
+# one process
+# ----------------------------------------------------------------------
+class AcceleratedEmotionClassifier(hf.AccelerateMixin, MultimodalEmotionClassifier):
+    """The estimator trained by Hugging Face Accelerate."""
+
+
+def test_accelerate_mixin_trains_and_predicts():
+    X, Y = make_emotion_dataset(120, emotions=["happy", "sad"], seq_len=6, random_state=0)
+    clf = small_clf(["happy", "sad"], cls=AcceleratedEmotionClassifier,
+                    accelerator=accelerate.Accelerator(cpu=True), device=None,
+                    max_epochs=2, batch_size=64, hidden_sizes={"audio": 8, "visual": 8})
+    clf.fit(X, Y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (120, 2) and np.isfinite(proba).all()
+    assert len(clf.history) == 2 and clf.history[-1, "train_loss"] < clf.history[0, "train_loss"]
+
+
+def test_accelerate_mixin_runs_the_gem_step():
+    X, Y = make_emotion_dataset(120, emotions=["happy", "sad"], seq_len=6, random_state=0)
+    clf = small_clf(["happy", "sad"], cls=AcceleratedEmotionClassifier,
+                    accelerator=accelerate.Accelerator(cpu=True), device=None,
+                    max_epochs=1, batch_size=64, hidden_sizes={"audio": 8, "visual": 8})
+    clf.fit(X, Y).add_emotions(["fear"])
+    clf.partial_fit_gem(X, np.c_[Y, Y[:, :1]], epochs=1, batch_size=32)
+    # the gradient of every step was checked against the memory (projected or not)
+    assert clf.gem_stats_["steps"] == 4 and clf.gem_stats_["projection_seconds"] > 0
+    assert "gem_violations" in clf.history[-1]
 
 
 # ----------------------------------------------------------------------

@@ -113,6 +113,25 @@ def test_gallery_header_links_existing_examples():
         assert (ROOT / "examples" / f"{name}.py").is_file(), f"no examples/{name}.py"
 
 
+def test_architecture_walk_through_runs(tmp_path):
+    """The worked example of docs/architecture.rst runs as printed, and does
+    what its step 3 says about saving."""
+    text = (DOCS / "architecture.rst").read_text(encoding="utf-8")
+    blocks = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text)
+    assert len(blocks) == 2
+    code = "\n".join("\n".join(line[4:] for line in b.splitlines()) for b in blocks)
+    namespace = {}
+    exec(compile(code, "architecture.rst", "exec"), namespace)
+    history = namespace["clf"].history
+    assert len(history) == 3
+    assert all(f"fusion_{m}" in row for row in history for m in skmemo.MODALITIES)
+    clf, X = namespace["clf"], namespace["X"]
+    with pytest.warns(UserWarning, match="callbacks"):
+        clf.save(tmp_path / "model.skmemo")
+    assert (skmemo.load(tmp_path / "model.skmemo").predict_proba(X)
+            == clf.predict_proba(X)).all()
+
+
 def test_cross_validation_recipes_shuffle_their_folds():
     # an integer cv or KFold(k) is an unshuffled KFold: one-class folds on label-sorted rows
     for source in [*DOCS.glob("*.rst"), ROOT / "README.md"]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skmemo.fusion import CrossModalEncoder
+from skmemo.fusion import CrossModalEncoder, CrossModalLayer
 from skmemo.losses import class_weights, swfc_loss
 from skmemo.modules import EmotionEmbeddingModel
 
@@ -108,3 +108,19 @@ def test_bad_fusion(data):
     X, Y = data
     with pytest.raises(ValueError, match="fusion must be"):
         small_clf(fusion="concat").fit(X, Y)
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+def test_cross_modal_layer_leaves_absent_rows_unchanged():
+    torch.manual_seed(0)
+    layer = CrossModalLayer(8, 1, heads=2, dropout=0.0).eval()
+    q, src = torch.randn(3, 4, 8), torch.randn(3, 5, 8)
+    mask = torch.tensor([[False] * 5, [True] * 5, [False, False, True, True, True]])
+    here = torch.tensor([True, False, True])
+    with torch.no_grad():
+        out = layer(q, [src], [mask], present=[here])
+        alone = layer(q[1:2], [], [])  # no source at all: only the feed-forward block
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out[1:2], alone, rtol=0, atol=0)

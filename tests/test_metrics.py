@@ -3,6 +3,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
@@ -225,6 +227,38 @@ def test_scorers_in_model_selection(K):
 
 
 # ----------------------------------------------------------------------
+# property-based: weighted accuracy is balanced accuracy
+# ----------------------------------------------------------------------
+# metrics
+# ----------------------------------------------------------------------
+@st.composite
+def label_pairs(draw):
+    n = draw(st.integers(1, 30))
+    K = draw(st.integers(1, 5))
+    cells = st.lists(st.integers(0, 1), min_size=n * K, max_size=n * K)
+    y_true = np.array(draw(cells)).reshape(n, K)
+    y_pred = np.array(draw(cells)).reshape(n, K)
+    return y_true, y_pred
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(label_pairs())
+def test_weighted_accuracy_is_balanced_accuracy(pair):
+    y_true, y_pred = pair
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        per_emotion = weighted_accuracy_score(y_true, y_pred, average=None)
+        mean = weighted_accuracy_score(y_true, y_pred)
+    assert per_emotion.shape == (y_true.shape[1],)
+    np.testing.assert_allclose(mean, per_emotion.mean())
+    for k in range(y_true.shape[1]):
+        if 0 < y_true[:, k].sum() < len(y_true):
+            assert per_emotion[k] == pytest.approx(
+                balanced_accuracy_score(y_true[:, k], y_pred[:, k]))
+        else:  # one class only: the accuracy on that class
+            assert per_emotion[k] == pytest.approx(np.mean(y_true[:, k] == y_pred[:, k]))
+
+
 # skmemo's scorer names as scoring strings of skorch's scoring callbacks
 # ----------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["emotion_roc_auc", "weighted_accuracy", "weighted_f1"])

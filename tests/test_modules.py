@@ -1,8 +1,18 @@
+
 import numpy as np
 import pytest
 import torch
 
-from skmemo.modules import EmotionEmbeddingModel, SequenceEncoder, lengths_from_padding
+from skmemo import MultimodalData
+from skmemo._batching import sample_lengths
+from skmemo.modules import (
+    EmotionEmbeddingModel,
+    SequenceEncoder,
+    check_modality_dropout,
+    lengths_from_padding,
+)
+
+from .conftest import small_clf
 
 
 def test_lengths_from_padding():
@@ -131,6 +141,162 @@ def test_gru_and_errors():
 
 
 # ----------------------------------------------------------------------
+# What the user guide, reliability and performance guides say the estimator does.
+# ----------------------------------------------------------------------
+MODALITIES = ("text", "audio", "visual")
+
+
+def _with_lengths(arrays, lengths):
+    return MultimodalData(**arrays, **{f"{m}_lengths": lengths for m in arrays})
+
+
+def _post_layout(X, lengths):
+    """The real steps (the last ``L`` of each sample) moved to the front."""
+    out = {}
+    for m in MODALITIES:
+        x = np.asarray(X[m])
+        y = np.zeros_like(x)
+        for i, n in enumerate(lengths):
+            y[i, :n] = x[i, x.shape[1] - n:]
+        out[m] = y
+    return out
+
+
+def _garbage(arrays, lengths, side, seed=0):
+    """Non-zero values everywhere outside the ``L`` steps that ``side`` reads."""
+    rng = np.random.RandomState(seed)
+    out = {}
+    for m, x in arrays.items():
+        x = x.copy()
+        T = x.shape[1]
+        for i, n in enumerate(lengths):
+            rows = slice(n, T) if side == "post" else slice(0, T - n)
+            x[i, rows] = rng.randn(*x[i, rows].shape)
+        out[m] = x
+    return out
+
+
+@pytest.fixture(scope="module")
+def layouts(data):
+    X, Y = data
+    lengths = sample_lengths(X, "pre")  # the longest modality of each sample
+    pre = {m: np.asarray(X[m]) for m in MODALITIES}
+    return pre, _post_layout(X, lengths), lengths, Y
+
+
+@pytest.fixture(scope="module")
+def pre_model(layouts):
+    pre, _, lengths, Y = layouts
+    return small_clf(max_epochs=2).fit(_with_lengths(pre, lengths), Y)
+
+
+def test_with_lengths_pre_reads_the_last_steps_and_post_the_first(layouts, pre_model):
+    pre, post, lengths, Y = layouts
+    assert (lengths < pre["text"].shape[1]).any()
+    proba = pre_model.predict_proba(_with_lengths(pre, lengths))
+    noisy = _garbage(pre, lengths, "pre")  # everything before the last L steps
+    np.testing.assert_allclose(pre_model.predict_proba(_with_lengths(noisy, lengths)),
+                               proba, atol=1e-6)
+    post_model = small_clf(max_epochs=2, padding="post").fit(_with_lengths(post, lengths), Y)
+    post_proba = post_model.predict_proba(_with_lengths(post, lengths))
+    np.testing.assert_allclose(post_proba, proba, atol=1e-5)  # the same model
+    noisy = _garbage(post, lengths, "post")  # everything after the first L steps
+    np.testing.assert_allclose(post_model.predict_proba(_with_lengths(noisy, lengths)),
+                               post_proba, atol=1e-6)
+
+
+def test_end_padded_data_with_lengths_and_the_default_is_read_wrongly(layouts, pre_model):
+    pre, post, lengths, _ = layouts
+    right = pre_model.predict_proba(_with_lengths(pre, lengths))
+    wrong = pre_model.predict_proba(_with_lengths(post, lengths))  # padding="pre" kept
+    assert np.abs(right - wrong).max() > 0.01
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+def test_modality_dropout_validation():
+    assert check_modality_dropout(None) == {}
+    assert check_modality_dropout(0.0) == {}
+    assert check_modality_dropout({"text": 0.1}, ["audio"]) == {}
+    for bad in (1.0, -0.1, "0.2", True, {"face": 0.1}, {"audio": 1}):
+        with pytest.raises(ValueError, match="modality_dropout"):
+            check_modality_dropout(bad)
+    with pytest.raises(ValueError, match="modality_dropout"):
+        small_clf(modality_dropout=1.5).fit(*_tiny())
+
+
+def _tiny(n=48, seed=0):
+    from skmemo.datasets import make_emotion_dataset
+
+    return make_emotion_dataset(n, seq_len=6, random_state=seed)
+
+
+def test_fusion_renormalises_per_sample():
+    torch.manual_seed(0)
+    model = EmotionEmbeddingModel(torch.randn(3, 8), {"text": 5, "audio": 4}).eval()
+    text, audio = torch.randn(4, 6, 5), torch.randn(4, 6, 4)
+    full = torch.full((4,), 6)
+    with torch.no_grad():
+        out = model(text=text, audio=audio, text_lengths=full,
+                    audio_lengths=torch.tensor([6, 0, 6, 0]))
+        t_only = model(text=text, text_lengths=full)
+        reps = model.encode({"text": text, "audio": audio}, {"text": full, "audio": full})
+        s = model.scores(reps)
+    w = model.fusion_weights.detach()
+    torch.testing.assert_close(out[1], t_only[1], rtol=0, atol=0)
+    torch.testing.assert_close(out[1], 2 * w[0] * s["text"][1])
+    torch.testing.assert_close(out[0], w[0] * s["text"][0] + w[1] * s["audio"][0])
+
+
+def test_loss_sees_only_present_modalities():
+    """A sample's absent features do not reach the gradient."""
+    torch.manual_seed(0)
+    model = EmotionEmbeddingModel(torch.randn(2, 6), {"text": 3, "audio": 4}).train()
+    audio = torch.randn(4, 5, 4, requires_grad=True)
+    out = model(text=torch.randn(4, 5, 3), audio=audio,
+                audio_lengths=torch.tensor([5, 0, 3, 0]))
+    out.sum().backward()
+    assert audio.grad[[1, 3]].abs().sum() == 0
+    assert audio.grad[0].abs().sum() > 0
+
+
+def test_modality_dropout_training_only_and_never_all():
+    torch.manual_seed(0)
+    model = EmotionEmbeddingModel(torch.randn(2, 6), {"text": 3, "audio": 4, "visual": 2},
+                                  modality_dropout={"text": 0.6, "audio": 0.6,
+                                                    "visual": 0.6})
+    n = 4000
+    inputs = {"text": torch.ones(n, 2, 3), "audio": torch.ones(n, 2, 4),
+              "visual": torch.ones(n, 2, 2)}
+    given = {"visual": torch.where(torch.arange(n) % 2 == 0, 2, 0)}
+    dropped = model.drop_modalities(inputs, given)
+    kept = torch.stack([dropped[m] > 0 for m in ("text", "audio", "visual")], dim=1)
+    assert kept.any(dim=1).all()  # never all modalities of a sample
+    assert not kept[1::2, 2].any()  # absent stays absent
+    share = 1 - kept[:, 0].float().mean().item()
+    # text is dropped with 0.6, less the cases where it is the one kept back:
+    # 3 present: 0.6 - 0.6**3 / 3; 2 present: 0.6 - 0.6**2 / 2
+    expected = 0.5 * (0.6 - 0.6 ** 3 / 3) + 0.5 * (0.6 - 0.6 ** 2 / 2)
+    assert abs(share - expected) < 0.03
+    # eval mode: no dropout, so predictions are deterministic and complete
+    model.eval()
+    with torch.no_grad():
+        a = model(**inputs)
+        b = model(**inputs)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_module_refuses_samples_without_modality():
+    model = EmotionEmbeddingModel(torch.randn(2, 6), {"text": 3, "audio": 4}).eval()
+    text, audio = torch.ones(3, 2, 3), torch.ones(3, 2, 4)
+    with pytest.raises(ValueError, match="no present modality"):
+        model(text=text, audio=audio, text_lengths=torch.tensor([2, 0, 2]),
+              audio_lengths=torch.tensor([0, 0, 2]))
+    with pytest.raises(ValueError, match="no sample of the batch"):
+        model(text=text, text_lengths=torch.zeros(3, dtype=torch.long))
+
+
 # text_scoring="calibrated_cosine"
 # ----------------------------------------------------------------------
 def test_mean_over_steps_reads_only_real_steps():

@@ -3,21 +3,25 @@
 import json
 import pickle
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.serialization
 from skorch.exceptions import DeviceWarning
 
+import skmemo
 from skmemo import MultimodalEmotionClassifier
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import DataFormatError, NotFittedError
 from skmemo.modules import EmotionEmbeddingModel
 from skmemo.persistence import FORMAT, FORMAT_VERSION, load, save
 
-from .conftest import small_clf
+from . import conftest
+from .conftest import small_clf, with_absent
 
 EMOTIONS = ["happy", "sad", "anger"]
 
@@ -365,6 +369,77 @@ def test_loaded_model_builds_its_optimizer_only_to_train(fitted, data, tmp_path)
     n = len(again.history_)
     again.partial_fit(X, np.c_[Y, Y[:, :2]])
     assert len(again.history_) == n + 2 and "optimizer_" in again.__dict__
+
+
+# ----------------------------------------------------------------------
+# a file written by skmemo 0.1.0 (tests/data/make_model_0_1_0.py made it)
+# ----------------------------------------------------------------------
+DATA = Path(__file__).parent / "data"
+
+
+def test_file_of_0_1_0_loads_and_predicts_the_same():
+    expected = np.load(DATA / "model_0_1_0_expected.npz")
+    X = {m: expected[f"X_{m}"] for m in ("text", "audio", "visual")}
+    clf = load(DATA / "model_0_1_0.skmemo")
+    assert clf.emotions_ == ["happy", "sad", "anger", "fear"]
+    assert clf.n_fit_emotions_ == 3
+    np.testing.assert_array_equal(clf.thresholds_, expected["thresholds"])
+    np.testing.assert_allclose(clf.predict_proba(X), expected["proba"], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(clf.predict(X), expected["predict"])
+    assert len(clf.memory_.tasks) == 1 and len(clf.memory_.tasks[0]["y"]) == 4
+    assert set(clf.word_vectors) == {"happy", "sad", "anger", "fear"}
+
+
+# ----------------------------------------------------------------------
+# skorch and scikit-learn features used the way those libraries teach.
+# ----------------------------------------------------------------------
+# 3. save / load keeps thresholds and emotions exactly
+# ----------------------------------------------------------------------
+def test_save_load_keeps_series_threshold_and_array_emotions(default_data, tmp_path):
+    X, Y = default_data
+    threshold = pd.Series(np.linspace(0.2, 0.8, 6), index=conftest.EMOTIONS)
+    clf = small_clf(np.array(conftest.EMOTIONS), threshold=threshold, max_epochs=1).fit(X, Y)
+    np.testing.assert_array_equal(clf.thresholds_, threshold.to_numpy())
+    clf.save(tmp_path / "m")
+    loaded = skmemo.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    np.testing.assert_array_equal(loaded.thresholds_, clf.thresholds_)
+    assert list(loaded.get_params()["emotions"]) == conftest.EMOTIONS
+    clf2 = small_clf(pd.Index(conftest.EMOTIONS), max_epochs=1).fit(X, Y)
+    clf2.save(tmp_path / "m2")
+    assert list(skmemo.load(tmp_path / "m2").get_params()["emotions"]) == conftest.EMOTIONS
+
+
+def test_load_of_a_joblib_file_says_what_it_is(default_fitted, tmp_path):
+    joblib.dump(default_fitted, tmp_path / "x.joblib")
+    with pytest.raises(DataFormatError, match=r"not an skmemo file \(a pickle or joblib"):
+        skmemo.load(tmp_path / "x.joblib")
+
+
+def test_save_leaves_the_episodic_memory_out_unless_asked(default_fitted, tmp_path):
+    assert len(default_fitted.memory_) > 0
+    default_fitted.save(tmp_path / "shared")
+    assert skmemo.load(tmp_path / "shared").memory_ is None
+    default_fitted.save(tmp_path / "full", include_memory=True)
+    assert len(skmemo.load(tmp_path / "full").memory_) == len(default_fitted.memory_)
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+
+
+def test_modality_dropout_survives_save_and_load(tmp_path, default_data):
+    from skmemo.persistence import load
+
+    X, Y = default_data
+    clf = small_clf(max_epochs=1, modality_dropout={"visual": 0.4}).fit(X[:96], Y[:96])
+    clf.save(tmp_path / "model.skmemo")
+    loaded = load(tmp_path / "model.skmemo")
+    assert loaded.get_params()["modality_dropout"] == {"visual": 0.4}
+    assert loaded.module_.modality_dropout == {"visual": 0.4}
+    R = with_absent(X[:40], "audio", np.arange(40) % 2 == 0)
+    np.testing.assert_array_equal(loaded.predict_proba(R), clf.predict_proba(R))
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from skmemo import MultimodalData
+from skmemo.data import mark_absent
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import ModalityError
 from skmemo.metrics import get_scorer
@@ -259,3 +260,24 @@ def test_scaler_in_grid_search_with_covarep_like_audio(data):
     assert np.isfinite(search.cv_results_["mean_test_auc"]).all()
     assert search.best_estimator_[0].n_nonfinite_["audio"] > 0
     assert search.predict(Xd).shape == Y.shape
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+def test_modality_scaler_ignores_absent_samples():
+    rng = np.random.default_rng(0)
+    audio = rng.normal(3, 2, size=(6, 4, 2))
+    audio[[1, 4]] = 100.0  # absent samples hold junk
+    X = MultimodalData(audio=audio, text=np.ones((6, 2, 3)),
+                       audio_lengths=np.array([4, 0, 4, 4, 0, 4]))
+    scaler = ModalityScaler().fit(X)
+    present = audio[[0, 2, 3, 5]].reshape(-1, 2)
+    np.testing.assert_allclose(scaler.mean_["audio"], present.mean(axis=0))
+    out = scaler.transform(X)
+    assert (out["audio"][[1, 4]] == 0).all()
+    np.testing.assert_array_equal(out["audio_lengths"], X["audio_lengths"])
+    nan_marked = mark_absent({"audio": np.where(audio == 100.0, np.nan, audio),
+                              "text": np.ones((6, 2, 3))})
+    np.testing.assert_allclose(ModalityScaler().fit(nan_marked).mean_["audio"],
+                               scaler.mean_["audio"])

@@ -11,8 +11,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from skmemo.losses import pairwise_infonce_loss
+from skmemo.pretraining import _ragged_infonce
 
-from .conftest import small_clf
+from .conftest import ragged_everywhere, small_clf
 
 
 def test_infonce_hand_case():
@@ -84,3 +85,39 @@ def test_pretraining_needs_two_modalities(data):
     X, Y = data
     with pytest.raises(ValueError, match="at least two"):
         small_clf(pretrain_epochs=1).fit({"text": X["text"]}, Y)
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+def _tiny(n=48, seed=0):
+    from skmemo.datasets import make_emotion_dataset
+
+    return make_emotion_dataset(n, seq_len=6, random_state=seed)
+
+
+# ----------------------------------------------------------------------
+# training on ragged data
+# ----------------------------------------------------------------------
+
+
+def test_pretraining_accepts_ragged_inputs():
+    X, Y = _tiny(64)
+    clf = small_clf(max_epochs=1, pretrain_epochs=2).fit(ragged_everywhere(X), Y)
+    assert len(clf.pretrain_history_) == 2
+    assert np.isfinite(clf.pretrain_history_).all()
+
+
+def test_ragged_infonce():
+    torch.manual_seed(0)
+    h = {"text": torch.randn(6, 4), "audio": torch.randn(6, 4)}
+    everyone = {m: torch.ones(6, dtype=torch.bool) for m in h}
+    torch.testing.assert_close(_ragged_infonce(h, everyone, 0.5),
+                               pairwise_infonce_loss(h, temperature=0.5))
+    some = {"text": everyone["text"], "audio": torch.tensor([1, 1, 0, 1, 0, 0]).bool()}
+    both = some["audio"]
+    torch.testing.assert_close(
+        _ragged_infonce(h, some, 0.5),
+        pairwise_infonce_loss({m: v[both] for m, v in h.items()}, temperature=0.5))
+    one = {"text": everyone["text"], "audio": torch.tensor([1, 0, 0, 0, 0, 0]).bool()}
+    assert _ragged_infonce(h, one, 0.5) is None

@@ -4,6 +4,7 @@ import pickle
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import (
@@ -26,6 +27,7 @@ from skmemo.metrics import (
 )
 from skmemo.preprocessing import ModalityScaler
 
+from . import conftest
 from .conftest import small_clf
 
 EMOTIONS = {2: ["happy", "sad"], 6: ["anger", "disgust", "fear", "happy", "sad", "surprise"]}
@@ -216,3 +218,25 @@ def test_grid_search_with_dask(data):
         search.fit(X, Y)
     np.testing.assert_allclose(search.cv_results_["mean_test_score"],
                                serial.cv_results_["mean_test_score"], atol=1e-6)
+
+
+# ----------------------------------------------------------------------
+# skorch and scikit-learn features used the way those libraries teach.
+# ----------------------------------------------------------------------
+# 7. cross_val_predict with every method
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function"])
+def test_cross_val_predict(default_data, method):
+    X, Y = default_data
+    frame = pd.DataFrame(Y, columns=conftest.EMOTIONS)
+    out = cross_val_predict(small_clf(max_epochs=1), X, frame, cv=2, method=method)
+    assert out.shape == Y.shape
+
+
+def test_cross_val_predict_without_emotions_says_how(default_data):
+    X, Y = default_data
+    frame = pd.DataFrame(Y, columns=conftest.EMOTIONS)
+    clf = small_clf(None, max_epochs=1, batch_size=64, random_state=None,
+                    hidden_sizes={"audio": 4, "visual": 4})
+    with pytest.raises(ValueError, match=r"emotions=list\(Y.columns\)"):
+        cross_val_predict(clf, X, frame, cv=2, method="predict_proba")

@@ -18,11 +18,13 @@ import warnings
 from collections.abc import Mapping
 from types import SimpleNamespace
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+import skmemo
 import skmemo.datasets
 from skmemo import MultimodalData
 from skmemo.datasets import make_emotion_dataset
@@ -174,7 +176,6 @@ def poisoned(X, key, value, dtype=None):
 
 
 def h5_with_nan(d):
-    import h5py
 
     path = d.tmp / "nan.h5"
     if not path.exists():
@@ -202,7 +203,6 @@ def loader(name):
 
 def h5_file(d, name, kind):
     """An HDF5-ish file: "text" (not HDF5), "truncated", or "wrong" layout."""
-    import h5py
 
     path = d.tmp / name
     if kind == "text":
@@ -223,7 +223,6 @@ def h5_file(d, name, kind):
 
 def legacy_folder(d, name, kind):
     """A legacy CMU-MOSEI folder (split "train", text only) with one defect."""
-    import h5py
 
     folder = d.tmp / name
     if folder.exists():
@@ -720,3 +719,86 @@ def test_fit_failing_in_its_first_epoch_keeps_the_previous_model(fitted, d):
 def test_failing_call_on_the_shared_fixture_left_it_intact(fitted, d):
     # every case works on a copy; this guards the fixture itself
     assert fitted.emotions_ == EMOTIONS + ["awe"] and fitted.thresholds_[-1] == 0.3
+
+
+# ----------------------------------------------------------------------
+# skorch and scikit-learn features used the way those libraries teach.
+# ----------------------------------------------------------------------
+# 5. and 14. parameters and inputs refused with a clear message
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize("params, match", [
+    (dict(predict_batch_size=-5), "predict_batch_size"),
+    (dict(predict_batch_size=0), "predict_batch_size"),
+    (dict(max_epochs=0), "max_epochs"),
+    (dict(random_state="seven"), "random_state"),
+    (dict(threshold={"joy": 0.3}), r"does not have: \['joy'\]"),
+])
+def test_bad_parameters_are_refused_before_training(data, params, match):
+    X, Y = data
+    clf = small_clf(**params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, Y)
+    assert not clf.__sklearn_is_fitted__() and clf.history_ is None
+
+
+# ----------------------------------------------------------------------
+# nonsense for every constructor parameter of every estimator
+# ----------------------------------------------------------------------
+def _estimator_classes():
+    from skmemo import MultimodalEmotionClassifier
+    from skmemo.baselines import EarlyFusionLSTMClassifier, LateFusionLSTMClassifier
+
+    return [MultimodalEmotionClassifier, EarlyFusionLSTMClassifier, LateFusionLSTMClassifier]
+
+
+class _Nonsense:
+    def __repr__(self):
+        return "<nonsense>"
+
+
+# plausible but wrong values (those that once passed or failed without a name)
+PLAUSIBLE_NONSENSE = {
+    "swfc_temperature": -1.0, "swfc_gamma": -2.0, "swfc_alpha": "high",
+    "pretrain_temperature": 0.0, "pretrain_X": [1, 2], "verbose": "loud",
+    "emotions": 5, "hidden_sizes": {"text": "big"}, "validation_fraction": "0.1",
+    "swfc_weight": "0.5", "pretrain_epochs": "3", "memory_size": -1,
+    "modality_dropout": {"audio": 1.0}, "padding": "middle", "rnn": "transformer",
+    "precision": "64", "batch_size": 0, "threshold": "high", "hidden_size": 0,
+    "fusion": "sum", "freeze_encoders": "yes", "bucket_by_length": 1,
+    "word_vectors": 5, "device": 3, "callbacks": "all", "train_split": 0.2,
+}
+
+
+def _all_params():
+    for cls in _estimator_classes():
+        names = set(cls._parameter_constraints) | set(cls().get_params(deep=False))
+        for name in sorted(names):
+            yield pytest.param(cls, name, id=f"{cls.__name__}-{name}")
+
+
+@pytest.mark.parametrize("cls, name", list(_all_params()))
+def test_every_parameter_is_declared_and_refused_by_name(cls, name, d):
+    assert name in cls._parameter_constraints, f"{name} has no constraint"
+    assert name in cls().get_params(deep=False), f"{name} is not a parameter"
+    values = [_Nonsense()] + ([PLAUSIBLE_NONSENSE[name]] if name in PLAUSIBLE_NONSENSE else [])
+    tiny = {k: v for k, v in TINY.items() if k in cls().get_params(deep=False)}
+    for value in values:
+        clf = (small_clf(value, cls=cls, **tiny) if name == "emotions"
+               else small_clf(EMOTIONS, cls=cls, **{**tiny, name: value}))
+        with pytest.raises((ValueError, TypeError), match=rf"\b{name}\b") as info:
+            clf.fit(d.X, d.Y)
+        assert "must be" in str(info.value)
+        assert not clf.__sklearn_is_fitted__() and clf.history_ is None
+
+
+@pytest.mark.parametrize("given, meant", [
+    ("lr_patiense", "lr_patience"), ("hidden_size", "hidden_sizes"),
+    # skorch's rule for a component prefix
+    ("optimizer_momentum", "optimizer__momentum"),
+    ("module_attention_dim", "module__attention_dim"),
+])
+def test_misspelt_parameter_says_what_was_meant(given, meant):
+    from skmemo import MultimodalEmotionClassifier
+
+    with pytest.raises(TypeError, match=rf"\['{given}'\]; did you mean '{meant}'\?"):
+        MultimodalEmotionClassifier(["happy"], **{given: 1})

@@ -14,10 +14,12 @@ import pytest
 import torch
 from sklearn.base import clone
 
+from skmemo import MultimodalData
 from skmemo.datasets import make_emotion_dataset
 from skmemo.exceptions import ModalityError, NotFittedError
 from skmemo.metrics import emotion_roc_auc_score
 from skmemo.model_selection import hold_out_emotion
+from skmemo.modules import lengths_from_padding
 from skmemo.vectors import emotion_vectors
 
 from .conftest import EMOTIONS, small_clf
@@ -171,6 +173,52 @@ def test_zero_shot_recognises_a_held_out_emotion():
     auc_all = emotion_roc_auc_score(y, clf.predict_proba(X[240:])[:, -1:])
     auc_text = emotion_roc_auc_score(y, clf.predict_proba({"text": X[240:]["text"]})[:, -1:])
     assert auc_all > 0.65 and auc_text > 0.65  # measured 0.74 and 0.77
+
+
+# ----------------------------------------------------------------------
+# 11. thresholds of added emotions
+# ----------------------------------------------------------------------
+def test_add_emotions_thresholds(fitted, data):
+    X, _ = data
+    clf = _copy(fitted).add_emotions(["calm"], threshold=0.99)
+    assert clf.thresholds_[-1] == 0.99
+    clf.add_emotions(["awe", "joy"], threshold=[0.2, 0.3])
+    assert clf.thresholds_[-2:].tolist() == [0.2, 0.3]
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.predict(X), proba > clf.thresholds_)
+    clf2 = _copy(fitted).set_params(threshold=0.7).add_emotions(["calm"])
+    assert clf2.thresholds_.tolist() == [0.7] * 7
+    with pytest.raises(ValueError, match="one value per added emotion"):
+        clf.add_emotions(["rage", "glee"], threshold=[0.1, 0.2, 0.3])
+    assert len(clf.emotions_) == 9
+
+
+# ----------------------------------------------------------------------
+# Modalities absent for some samples: length 0 in ``<modality>_lengths``.
+# ----------------------------------------------------------------------
+def _ragged(X, modality, absent):
+    """``X`` with explicit lengths for ``modality``, 0 at the samples ``absent``."""
+    lengths = lengths_from_padding(torch.as_tensor(X[modality])).numpy()
+    lengths[absent] = 0
+    return MultimodalData(**dict(X), **{f"{modality}_lengths": lengths})
+
+
+def _without(X, modality):
+    return MultimodalData(**{k: v for k, v in X.items() if not k.startswith(modality)})
+
+
+# ----------------------------------------------------------------------
+# zero-shot, continual learning, pre-training, preprocessing, baselines
+# ----------------------------------------------------------------------
+def test_zero_shot_accepts_ragged_inputs(data):
+    X, Y = data
+    clf = small_clf(EMOTIONS[:5], max_epochs=1).fit(X, Y[:, :5])
+    clf.add_emotions(["surprise"])
+    absent = np.arange(len(X)) % 4 == 1
+    proba = clf.predict_proba(_ragged(X, "audio", absent))
+    assert proba.shape == (len(X), 6)
+    np.testing.assert_array_equal(proba[absent],
+                                  clf.predict_proba(_without(X, "audio"))[absent])
 
 
 def test_sentence_encoder_zero_shot_starts_from_the_calibrated_cosine():

@@ -35,6 +35,7 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._checks import check_padding
 from ..data import MultimodalData
 from ..exceptions import DataFormatError, UnsafeLoadError
 from ._base import DatasetBunch, check_nonfinite, check_path, check_splits, clean_nonfinite
@@ -330,8 +331,7 @@ def load_mmsa_pickle(path, *, allow_pickle=False, splits=("train", "valid", "tes
     _check_allow(allow_pickle)
     splits = check_splits(splits)
     nonfinite = check_nonfinite(nonfinite)
-    if padding not in (None, "pre", "post"):
-        raise ValueError(f"padding must be None, 'pre' or 'post'; got {padding!r}")
+    check_padding(padding, allow_none=True)
     obj = read_pickle(path, allow_pickle=allow_pickle, what="MMSA pickle")
     parts = _split_dicts(obj, splits, path)
     result, masks, mmsa_style = {}, {}, False

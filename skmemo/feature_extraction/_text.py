@@ -317,10 +317,10 @@ class WordVectorizer(TransformerMixin, BaseEstimator):
         check_positive_int("max_len", self.max_len)
 
     def _get_lookup(self):
-        lookup = self.__dict__.get("_lookup")
+        lookup = getattr(self, "_lookup", None)
         if lookup is None or lookup.source is not self.word_vectors:
             lookup = _Lookup(self.word_vectors)
-            self.__dict__["_lookup"] = lookup
+            self._lookup = lookup
         return lookup
 
     def fit(self, X, y=None):

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._checks import check_padding
 from ..exceptions import DataFormatError
 from ._audio import _pad
 
@@ -210,9 +211,7 @@ class FaceFeatureReader(TransformerMixin, BaseEstimator):
         if not items:
             raise ValueError("X holds no table")
         for name in ("truncation", "padding"):
-            if getattr(self, name) not in ("pre", "post"):
-                raise ValueError(f"{name} must be 'pre' or 'post', got "
-                                 f"{getattr(self, name)!r}")
+            check_padding(getattr(self, name), name)
         return items
 
     def fit(self, X, y=None):
