@@ -8,11 +8,14 @@ Run as the performance guide documents::
 skorch's ``DistributedHistory`` (another one than torchrun's
 ``--master_port``, 29500 by default). Each process writes its weights, its
 predictions and its history to ``OUT_DIR/rank<r>.pt``. The script ends with
-``accelerator.end_training()``, which destroys the process group while the
-interpreter is still alive: without it, gloo's threads can abort the process
-at exit (``terminate called without an active exception``).
+an orderly teardown while the interpreter is still alive: the ranks that
+connect to the ``TCPStore`` of the ``DistributedHistory`` release it before the
+main process, which serves it, and ``accelerator.end_training()`` then destroys
+the process group. Left to interpreter exit, that teardown can abort a process
+(``terminate called without an active exception``).
 """
 
+import gc
 import sys
 from pathlib import Path
 
@@ -51,7 +54,19 @@ def main(out, port):
                 "epochs": len(clf.history),
                 "valid_loss": [float(row["valid_loss"]) for row in clf.history]},
                Path(out) / f"rank{rank}.pt")
-    accelerator.end_training()  # destroys the process group before the interpreter exits
+    # Orderly teardown while the interpreter is alive: every rank is done with the
+    # history's store; the processes that connect to it let go first, the one that
+    # serves it (the main process) last; then the process group goes.
+    accelerator.wait_for_everyone()
+    del clf, history
+    if not accelerator.is_main_process:
+        del store
+        gc.collect()
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        del store
+        gc.collect()
+    accelerator.end_training()
 
 
 USAGE = ("usage: torchrun --nproc_per_node 2 tests/distributed/train_two_processes.py "
