@@ -187,7 +187,9 @@ def test_every_benchmark_script_has_the_shared_parser_with_quick():
     without = []
     for path in scripts:
         calls = [node for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "make_parser"]
+                 if isinstance(node, ast.Call)
+                 and "make_parser" in (getattr(node.func, "id", None),
+                                       getattr(node.func, "attr", None))]
         if not any(k.arg == "quick" for call in calls for k in call.keywords):
             without.append(path.name)
     assert without == []
