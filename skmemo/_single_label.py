@@ -7,6 +7,15 @@ to 1) and ``predict`` marks the most probable emotion of each sample
 (``thresholds_`` are not used). ``decision_function`` still returns the logits.
 An emotion added zero-shot enters the softmax like the fitted ones, so its
 probability is its share against the known emotions.
+
+The logits of the emotions of the fit are centred per sample (their mean over
+those emotions is subtracted). The softmax over them does not see a common
+shift, so training and the fitted emotions' probabilities are unchanged; but
+their level is otherwise free (training can move every fitted logit down
+together), and an emotion added later would be compared with an arbitrary
+level. Centred, an added emotion's logit (its training-free score for a
+sentence encoder) stands against fitted logits that average zero for every
+utterance. Measured in ``benchmarks/results/text_model.md`` (MELD zero-shot).
 """
 
 import numpy as np
@@ -16,8 +25,24 @@ import torch.nn.functional as F
 __all__ = []
 
 
+def centre_fitted(logits, n_fitted):
+    """``logits`` (B, K) with the first ``n_fitted`` columns' row mean subtracted."""
+    n = min(int(n_fitted), logits.shape[1])
+    fitted = logits[:, :n]
+    centred = fitted - fitted.mean(dim=1, keepdim=True)
+    return torch.cat([centred, logits[:, n:]], dim=1) if n < logits.shape[1] else centred
+
+
 class SingleLabelMixin:
     """``single_label``: softmax / cross-entropy / argmax instead of sigmoids."""
+
+    def infer(self, x, **fit_params):
+        out = super().infer(x, **fit_params)
+        if not getattr(self, "single_label", False):
+            return out
+        if isinstance(out, tuple):  # (logits, representation)
+            return (centre_fitted(out[0], self.n_fit_emotions_), *out[1:])
+        return centre_fitted(out, self.n_fit_emotions_)
 
     def _proba_from_logits(self, logits):
         """Probabilities from logits (Tensor (n, K)): softmax or sigmoid."""

@@ -849,6 +849,43 @@ def test_single_label_softmax_argmax_and_learning():
     assert not torch.equal(before, clf.network_.emotion_gates.detach())
 
 
+def test_single_label_centres_the_fitted_logits_and_keeps_their_softmax():
+    """The fitted emotions' logits average zero per sample (their common level
+    is otherwise free); their softmax is the module's own; an added emotion's
+    column is the module's, uncentred, and the fitted ones stay centred."""
+    X, Y, vectors, names = _encoder_like(n=150)
+    clf = small_clf(names[:3], word_vectors=vectors, text_scoring="calibrated_cosine",
+                    single_label=True, class_weight=None, max_epochs=5,
+                    lr=1e-2).fit(X, Y)
+    inputs = {"text": torch.as_tensor(X["text"]),
+              "text_lengths": torch.as_tensor(X["text_lengths"])}
+
+    def module_logits():
+        clf.module_.eval()
+        with torch.no_grad():
+            return clf.module_(**inputs).numpy()
+
+    raw = module_logits()
+    assert np.abs(raw.mean(axis=1)).max() > 1e-2  # trained: not centred by itself
+    logits = clf.decision_function(X)
+    np.testing.assert_allclose(logits.mean(axis=1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(logits, raw - raw.mean(axis=1, keepdims=True), atol=1e-5)
+    np.testing.assert_allclose(clf.predict_proba(X),
+                               torch.softmax(torch.as_tensor(raw), 1).numpy(), atol=1e-5)
+    clf.add_emotions(["blue"])
+    raw = module_logits()
+    logits = clf.decision_function(X)
+    np.testing.assert_allclose(logits[:, 3], raw[:, 3], atol=1e-6)
+    np.testing.assert_allclose(logits[:, :3].mean(axis=1), 0.0, atol=1e-5)
+    # multi-label mode: the logits are the module's own
+    multi = small_clf(names[:3], word_vectors=vectors, text_scoring="calibrated_cosine",
+                      class_weight=None, max_epochs=2, lr=1e-2).fit(X, Y)
+    multi.module_.eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(multi.decision_function(X),
+                                   multi.module_(**inputs).numpy(), atol=1e-6)
+
+
 def test_single_label_refuses_rows_without_exactly_one_emotion():
     X, Y, vectors, names = _encoder_like()
     Y = Y.copy()
