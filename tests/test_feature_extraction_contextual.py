@@ -143,6 +143,10 @@ def test_empty_zero_gives_one_zero_step(tokens):
     ({"emotion_prompt": "I feel"}, r"emotion_prompt must be a string with one '\{\}'"),
     ({"verbose": 2}, "verbose must be one of"),
     ({"normalize": "yes"}, "normalize must be True or False"),
+    ({"pool": "mean"}, r"pool must be one of \['all', 'last_turn'\]"),
+    ({"pool": "last_turn"}, "pool='last_turn' .* needs output='pooled'"),
+    ({"pool": "last_turn", "output": "pooled", "model": "multilingual-e5-small"},
+     "pool='last_turn' .* a model other than"),
 ])
 def test_bad_parameters(params, match):
     with pytest.raises(ValueError, match=match):
@@ -159,7 +163,7 @@ def test_cuda_without_a_gpu_is_refused():
 
 
 def test_wrong_model_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"neither 'all-MiniLM-L6-v2' nor an existing"):
+    with pytest.raises(FileNotFoundError, match=r"neither 'all-MiniLM-L6-v2', 'multilingual-e5-small' nor an existing"):
         TextEncoder(model=str(tmp_path / "nope")).fit(["x"])
     with pytest.raises(FileNotFoundError, match="holds no sentence-transformers model"):
         TextEncoder(model=tmp_path).fit(["x"])
@@ -212,3 +216,49 @@ def test_estimator_embeds_emotions_with_the_encoder(pooled):
     assert clf.emotions_[-2:] == ["mildly annoyed", "completely taken aback"]
     assert clf.predict_proba(Xt).shape == (len(texts), 4)
     assert clone(clf).get_params()["word_vectors__output"] == "pooled"
+
+
+# ----------------------------------------------------------------------
+# pool="last_turn": the current turn of a DialogueContext string
+# ----------------------------------------------------------------------
+CONTEXT = ["Ross: You slept with her?! [SEP] Joey: Okay.",
+           "Rachel: Want pizza? [SEP] Monica: Okay.",
+           "Joey: Okay."]
+
+
+def test_last_turn_is_the_mean_of_the_current_turns_token_states(tokens):
+    enc = TextEncoder(output="pooled", pool="last_turn", device="cpu").fit(CONTEXT)
+    X = enc.transform(CONTEXT)["text"][:, 0]
+    model = _model()
+    for i, text in enumerate(CONTEXT):
+        features = model.tokenize([text])
+        states = model[0](features)["token_embeddings"][0].detach().numpy()
+        pieces = model.tokenizer.convert_ids_to_tokens(features["input_ids"][0])
+        seps = [j for j, t in enumerate(pieces) if t == "[SEP]"]
+        start = seps[-2] + 1 if len(seps) > 1 else 1  # after [CLS] without context
+        mean = states[start:seps[-1]].mean(axis=0)
+        np.testing.assert_allclose(X[i], mean / np.linalg.norm(mean), atol=1e-5)
+    # the same words, read after different turns, are different vectors
+    assert X[0] @ X[1] < 0.95
+    # the default pooling of the same strings is something else (all word pieces)
+    plain = TextEncoder(output="pooled", device="cpu").fit(CONTEXT).transform(CONTEXT)
+    assert not np.allclose(plain["text"][:, 0], X, atol=1e-3)
+
+
+def test_last_turn_keeps_the_current_turn_of_a_long_context():
+    long = " ".join(["blah"] * 400) + " [SEP] Joey: Okay."
+    enc = TextEncoder(output="pooled", pool="last_turn", device="cpu").fit([long])
+    model = _model()
+    side = model.tokenizer.truncation_side
+    X = enc.transform([long])["text"][0, 0]
+    assert model.tokenizer.truncation_side == side  # restored
+    model.tokenizer.truncation_side = "left"
+    try:
+        features = model.tokenize([long])
+    finally:
+        model.tokenizer.truncation_side = side
+    pieces = model.tokenizer.convert_ids_to_tokens(features["input_ids"][0])
+    assert pieces[-5:] == ["joey", ":", "okay", ".", "[SEP]"]
+    states = model[0](features)["token_embeddings"][0].detach().numpy()
+    mean = states[-5:-1].mean(axis=0)
+    np.testing.assert_allclose(X, mean / np.linalg.norm(mean), atol=1e-5)

@@ -16,6 +16,9 @@ featurisation travels with the model inside one
 - :func:`align_to_intervals`, :func:`align_to_words`: frames averaged inside
   each word's interval, so all modalities share one step per word;
   :func:`parse_timestamp` reads MELD's ``hh:mm:ss,mmm`` times;
+- :class:`TextEncoder`: strings -> a sentence encoder's token states or pooled
+  embeddings (all-MiniLM-L6-v2, multilingual-e5-small or a local folder; the
+  ``text`` extra); :class:`TextEncoderUnion`: several encoders as one space;
 - :class:`DialogueContext`: each utterance of a conversation given the
   utterances before it (strings joined, arrays stacked; :class:`StackSequences`
   pads array columns);
@@ -30,6 +33,7 @@ from ._audio import AudioFeaturizer
 from ._combine import MultimodalColumns
 from ._contextual import TextEncoder
 from ._dialogue import DialogueContext, StackSequences
+from ._encoder_union import TextEncoderUnion
 from ._text import WordVectorizer, tokenize
 from ._visual import FaceFeatureReader, read_face_table
 
@@ -40,6 +44,7 @@ __all__ = [
     "MultimodalColumns",
     "StackSequences",
     "TextEncoder",
+    "TextEncoderUnion",
     "WordVectorizer",
     "align_to_intervals",
     "align_to_words",

