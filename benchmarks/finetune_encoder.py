@@ -174,6 +174,7 @@ def fine_tune(data, n_classes, seed, args):
 
 def evaluate(folder, data, emotions, seed, args):
     """Weighted F1 on test of the estimator and of LogisticRegression on the folder's features."""
+    from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
 
@@ -197,14 +198,29 @@ def evaluate(folder, data, emotions, seed, args):
     f1_skmemo = f1_score(y_test, clf.predict_proba(X_test).argmax(1), average="weighted")
     lr = LogisticRegression(max_iter=2000).fit(X_train["text"][:, 0], y_train)
     f1_lr = f1_score(y_test, lr.predict(X_test["text"][:, 0]), average="weighted")
+    more = {}
+    for est_seed in args.est_seeds:  # the estimator alone, other seeds, same features
+        other = clone(clf).set_params(random_state=est_seed).fit(X_train, Y_train)
+        more[str(est_seed)] = f1_score(y_test, other.predict_proba(X_test).argmax(1),
+                                       average="weighted")
     return {"skmemo_f1": f1_skmemo, "lr_f1": f1_lr, "encode_seconds": t.wall,
-            "skmemo_epochs": len(clf.history_)}
+            "skmemo_epochs": len(clf.history_), "skmemo_f1_est_seeds": more}
 
 
 def run(variant, seed, args, results):
     from sklearn.metrics import f1_score
 
     key = f"{variant}|{seed}|{'quick' if args.quick else 'full'}|{args.setting}"
+    folder = _common.OUT / "finetune" / f"minilm-meld-{variant}-seed{seed}"
+    if args.quick:
+        folder = folder.with_name(folder.name + "-quick")
+    if key in results and args.rescore and folder.is_dir():
+        # score the saved folder again (e.g. with --est-seeds); no fine-tuning
+        args.variant = variant
+        args.max_len = args.max_len_plain if variant == "none" else args.max_len_context
+        data, emotions = load_splits(args.data, args)
+        results[key] |= evaluate(folder, data, emotions, seed, args)
+        args.results.write_text(json.dumps(results, indent=1))
     if key in results:
         return results[key]
     args.variant = variant
@@ -216,9 +232,6 @@ def run(variant, seed, args, results):
         model, head, epoch, log = fine_tune(data, len(emotions), seed, args)
     head_f1 = f1_score(data["test"][1], head_predict(model, head, data["test"][0]),
                        average="weighted")
-    folder = _common.OUT / "finetune" / f"minilm-meld-{variant}-seed{seed}"
-    if args.quick:
-        folder = folder.with_name(folder.name + "-quick")
     model.save(str(folder))
     r = {"variant": variant, "seed": seed, "n_train": len(data["train"][0]),
          "max_len": args.max_len, "epochs": args.epochs, "best_epoch": epoch,
@@ -256,6 +269,10 @@ def main(argv=None):
                         help="first N train utterances only")
     parser.add_argument("--n-eval", type=int, default=None,
                         help="first N dev and test utterances only")
+    parser.add_argument("--est-seeds", type=int, nargs="*", default=[],
+                        help="also fit the estimator with these seeds on the same features")
+    parser.add_argument("--rescore", action="store_true",
+                        help="score saved folders of finished entries again (no fine-tuning)")
     parser.add_argument("--results", default=_common.OUT / "finetune_encoder.json")
     args = parser.parse_args(argv)
     from pathlib import Path
@@ -272,6 +289,11 @@ def main(argv=None):
     for variant in args.variants:
         for seed in args.seeds:
             r = run(variant, seed, args, results)
+            extra = r.get("skmemo_f1_est_seeds") or {}
+            if extra:
+                print(f"{variant} seed {seed}: estimator seeds {sorted(extra)}: "
+                      f"{np.mean(list(extra.values())):.3f} ± {np.std(list(extra.values())):.3f}"
+                      f" (LR {r['lr_f1']:.3f})", flush=True)
             rows.append([variant, seed, r["n_train"], r["max_len"],
                          f"{r['best_epoch']}/{r['epochs']}",
                          f"{r['finetune_seconds']:.0f}",
